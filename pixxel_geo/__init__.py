@@ -1,12 +1,148 @@
-"""pixxel-geo: Pixxel hyperspectral imagery straight into your work."""
+"""pixxel-geo: Pixxel hyperspectral imagery straight into notebooks, QGIS and analysis code.
+
+Example:
+    >>> import pixxel_geo as px
+    >>> client = px.Client()  # doctest: +SKIP
+    >>> catalog = next(client.catalogs.search(max_items=1))  # doctest: +SKIP
+    >>> cube = px.open_dataset(catalog)  # doctest: +SKIP  (streams; no download)
+
+``import pixxel_geo`` stays light (httpx only): the imagery functions
+(``open_raster``, ``open_dataset``, ...) load numpy/rasterio on first use.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
-from pixxel_geo.api.errors import *  # noqa: F403  (re-exported; the list is errors.__all__)
+from pixxel_geo._version import __version__
+from pixxel_geo.api import (
+    AsyncClient,
+    Band,
+    Catalog,
+    Client,
+    ClientConfig,
+    CloudDelivery,
+    Delivery,
+    DeliveryStatus,
+    Download,
+    DownloadStatus,
+    OrderItem,
+    PollSchedule,
+    RetryPolicy,
+    Store,
+    StoreConfigs,
+)
+from pixxel_geo.api.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    DeliveryFailedError,
+    DownloadFailedError,
+    IntegrityError,
+    InvalidInputError,
+    MemberNotFoundError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    PixxelError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResourceFailedError,
+    ServerError,
+    SignedURLError,
+    TransferCancelled,
+    TransferError,
+    TransportError,
+    UnsafeArchiveError,
+    WaitTimeoutError,
+)
 from pixxel_geo.api.events import Event, Failed, Finished, Progress, Started, StateChanged
 
-__version__ = "0.1.0"
-
 logging.getLogger("pixxel_geo").addHandler(logging.NullHandler())
+
+# Imagery functions and front ends: imported on first use (they need numpy, rasterio, ...).
+_LAZY = {
+    "gdal_path": "pixxel_geo.io",
+    "open_dataset": "pixxel_geo.io",
+    "open_raster": "pixxel_geo.io",
+    "quicklook": "pixxel_geo.io",
+    "read_footprints": "pixxel_geo.io",
+    "read_vector": "pixxel_geo.io",
+    "spectrum": "pixxel_geo.io",
+    "widgets": "pixxel_geo.widgets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'pixxel_geo' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if name == "widgets" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Band",
+    "Catalog",
+    "Client",
+    "ClientConfig",
+    "CloudDelivery",
+    "ConfigurationError",
+    "ConflictError",
+    "Delivery",
+    "DeliveryFailedError",
+    "DeliveryStatus",
+    "Download",
+    "DownloadFailedError",
+    "DownloadStatus",
+    "Event",
+    "Failed",
+    "Finished",
+    "IntegrityError",
+    "InvalidInputError",
+    "MemberNotFoundError",
+    "NetworkError",
+    "NotFoundError",
+    "OrderItem",
+    "PermissionDeniedError",
+    "PixxelError",
+    "PollSchedule",
+    "Progress",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResourceFailedError",
+    "RetryPolicy",
+    "ServerError",
+    "SignedURLError",
+    "Started",
+    "StateChanged",
+    "Store",
+    "StoreConfigs",
+    "TransferCancelled",
+    "TransferError",
+    "TransportError",
+    "UnsafeArchiveError",
+    "WaitTimeoutError",
+    "__version__",
+    "gdal_path",
+    "open_dataset",
+    "open_raster",
+    "quicklook",
+    "read_footprints",
+    "read_vector",
+    "spectrum",
+]

@@ -1,0 +1,35 @@
+"""The core: configuration, models, errors, events and the two clients (httpx only)."""
+
+from pixxel_geo.api._config import ClientConfig
+from pixxel_geo.api._retry import RetryPolicy
+from pixxel_geo.api._waiting import PollSchedule
+from pixxel_geo.api.client import AsyncClient, Client
+from pixxel_geo.api.models import (
+    Band,
+    Catalog,
+    CloudDelivery,
+    Delivery,
+    Download,
+    OrderItem,
+    Store,
+    StoreConfigs,
+)
+from pixxel_geo.api.status import DeliveryStatus, DownloadStatus
+
+__all__ = [
+    "AsyncClient",
+    "Band",
+    "Catalog",
+    "Client",
+    "ClientConfig",
+    "CloudDelivery",
+    "Delivery",
+    "DeliveryStatus",
+    "Download",
+    "DownloadStatus",
+    "OrderItem",
+    "PollSchedule",
+    "RetryPolicy",
+    "Store",
+    "StoreConfigs",
+]

@@ -1,0 +1,250 @@
+"""What both clients share: building requests, retrying, mapping errors.
+
+Nothing here does I/O. :meth:`BaseClient.request` is a generator (see
+:mod:`pixxel_geo.api._steps`) that the sync and async clients drive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from pixxel_geo._version import __version__
+from pixxel_geo.api._auth import ApiKeyAuth
+from pixxel_geo.api._config import ClientConfig
+from pixxel_geo.api._retry import parse_retry_after
+from pixxel_geo.api._steps import Operation, Sleep
+from pixxel_geo.api.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    PixxelError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+)
+
+__all__ = ["AmbiguousRequestError", "BaseClient", "error_from_response"]
+
+logger = logging.getLogger("pixxel_geo.api")
+
+_STATUS_ERRORS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+_REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id", "request-id")
+
+
+class AmbiguousRequestError(Exception):
+    """A non-idempotent request failed in a way that may have left it done on the server.
+
+    Internal: create operations catch it, look for what the first attempt
+    created, and only then decide to try again.
+    """
+
+    def __init__(self, error: PixxelError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _advice(status: int, config: ClientConfig) -> str:
+    if status == 401:
+        return (
+            f"The API key was refused as malformed or unknown (key {_key_origin(config)}). "
+            "Check it, or create a Personal Access Token in the Pixxel platform "
+            "(Settings → Personal Access Tokens)."
+        )
+    if status == 403:
+        return (
+            f"Access denied (key {_key_origin(config)}): the token may be missing, expired, "
+            "revoked, or lack the role for this operation. Check it in the Pixxel platform."
+        )
+    if status == 404:
+        return "Not found: check the id."
+    if status == 429:
+        return "Too many requests: slow down or try again later."
+    if status >= 500:
+        return "The Pixxel API failed; try again later."
+    return "Check the request's arguments."
+
+
+def _key_origin(config: ClientConfig) -> str:
+    if not config.api_key:
+        return "not set: pass api_key=, set PIXXEL_API_KEY, or add api_key to the config file"
+    return f"read from {config.api_key_source}"
+
+
+def error_from_response(response: httpx.Response, config: ClientConfig) -> APIError:
+    """Map an error response to the exception tree, reading the API's envelope if present."""
+    status = response.status_code
+    code = api_message = details = None
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        envelope = body["error"]
+        code = envelope.get("code")
+        api_message = envelope.get("message")
+        details = envelope.get("details")
+    elif isinstance(body, dict) and isinstance(body.get("message"), str):
+        api_message = body["message"]
+    request = response.request
+    path = request.url.path
+    said = f": {api_message}" if api_message else ""
+    if body is None and response.content:
+        said = f" (a non-JSON {response.headers.get('content-type', 'body').split(';')[0]})"
+    message = f"{request.method} {path} answered {status}{said}. {_advice(status, config)}"
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
+    request_id = next((response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "code": code,
+        "api_message": api_message,
+        "details": details,
+        "method": request.method,
+        "path": path,
+        "request_id": request_id,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(
+            message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs
+        )
+    return cls(message, **kwargs)
+
+
+def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> TransportError:
+    where = f"{request.method} {request.url.scheme}://{request.url.host}{request.url.path}"
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeoutError(
+            f"{where} timed out ({type(exc).__name__}). The server may be slow or unreachable; "
+            "try again or raise the client's timeout."
+        )
+    return NetworkError(
+        f"{where} failed: {type(exc).__name__}. Check the API URL and your network connection."
+    )
+
+
+def _may_have_arrived(exc: httpx.TransportError) -> bool:
+    """Whether a failed request could have reached the server before failing."""
+    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+class BaseClient:
+    """Configuration, request building and the retrying request generator."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self._auth = ApiKeyAuth(config.api_key)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.config.base_url,
+            "timeout": httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout)),
+            "headers": {"User-Agent": f"pixxel-geo/{__version__}", "Accept": "application/json"},
+            "follow_redirects": False,
+        }
+
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        authenticated: bool = True,
+    ) -> httpx.Request:
+        if authenticated and not self.config.api_key:
+            raise ConfigurationError(
+                "No Pixxel API key: pass api_key=, set PIXXEL_API_KEY, or put api_key in "
+                "the config file (see pixxel_geo.api._config)."
+            )
+        url = httpx.URL(self.config.base_url + path)
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        request = httpx.Request(
+            method, url, params=clean or None, json=json_body, headers=self._client_kwargs()["headers"]
+        )
+        if authenticated:
+            request.headers["Authorization"] = self._auth.header_value
+        return request
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+        authenticated: bool = True,
+    ) -> Operation[Any]:
+        """Send one API request with retries; return its decoded JSON body (or None).
+
+        Non-idempotent requests (POST) are retried only when the server surely
+        did not act (connection refused, 429); otherwise an
+        :class:`AmbiguousRequestError` lets the caller check before retrying.
+        """
+        if idempotent is None:
+            idempotent = method.upper() in {"GET", "HEAD", "OPTIONS", "DELETE", "PUT"}
+        policy = self.config.retry
+        attempt = 0
+        while True:
+            request = self.build_request(
+                method, path, params=params, json_body=json_body, authenticated=authenticated
+            )
+            started = time.monotonic()
+            error: PixxelError
+            retry_after: float | None = None
+            try:
+                response: httpx.Response = yield request
+            except httpx.TransportError as exc:
+                error = _transport_error(exc, request)
+                logger.debug("%s %s -> %s", method, path, type(exc).__name__)
+                ambiguous = _may_have_arrived(exc)
+                retryable = idempotent or not ambiguous
+            else:
+                elapsed_ms = (time.monotonic() - started) * 1000
+                logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
+                if response.is_success:
+                    return _decode(response)
+                error = error_from_response(response, self.config)
+                retry_after = getattr(error, "retry_after", None)
+                status = response.status_code
+                ambiguous = status >= 500
+                retryable = status in policy.retry_statuses and (idempotent or status == 429)
+            attempt += 1
+            if not retryable or attempt >= policy.max_attempts:
+                if not idempotent and ambiguous:
+                    raise AmbiguousRequestError(error)
+                raise error
+            yield Sleep(policy.delay(attempt - 1, retry_after))
+
+
+def _decode(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        raise ServerError(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code} with a body that is not JSON. Is the API URL right?",
+            status_code=response.status_code,
+            method=response.request.method,
+            path=response.request.url.path,
+        ) from None

@@ -1,0 +1,121 @@
+"""Where the client's settings come from: arguments, environment, config file.
+
+Precedence, first found wins:
+
+- API key: the ``api_key`` argument, ``PIXXEL_API_KEY``, then ``api_key`` in the
+  config file.
+- Base URL: the ``base_url`` argument, ``PIXXEL_API_URL``, ``base_url`` in the
+  config file, then ``https://api.pixxel.space``.
+
+The config file is ``$PIXXEL_CONFIG`` or ``$XDG_CONFIG_HOME/pixxel/config.toml``
+(``~/.config/pixxel/config.toml``)::
+
+    api_key = "..."
+    base_url = "https://api.pixxel.space"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pixxel_geo.api._redact import mask_token
+from pixxel_geo.api._retry import RetryPolicy
+from pixxel_geo.api.errors import ConfigurationError
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "ClientConfig", "config_file_path", "resolve_config"]
+
+DEFAULT_BASE_URL = "https://api.pixxel.space"
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything needed to build a client; plain, frozen and picklable.
+
+    Worker processes (dask, QGIS tasks) rebuild clients from it with
+    ``Client.from_config(config)``. Its repr never shows the key.
+    """
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str | None = field(default=None, repr=False)
+    api_key_source: str = "nowhere"
+    """Where the key was read from, for error messages (never the key itself)."""
+    timeout: float = DEFAULT_TIMEOUT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientConfig(base_url={self.base_url!r}, api_key={mask_token(self.api_key)}, "
+            f"api_key_source={self.api_key_source!r}, timeout={self.timeout!r})"
+        )
+
+
+def config_file_path() -> Path:
+    """The config file consulted when no argument or environment variable is set."""
+    explicit = os.environ.get("PIXXEL_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "pixxel" / "config.toml"
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(
+            f"Cannot read the pixxel config file {path}: {exc.__class__.__name__}. "
+            "Fix or remove it, or pass api_key= / set PIXXEL_API_KEY."
+        ) from None
+
+
+def resolve_config(
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+) -> ClientConfig:
+    """Resolve settings from arguments, environment and config file.
+
+    A missing key is not an error here (``/ping`` needs none); requests that
+    need one fail with a message saying where keys are looked for.
+
+    Example:
+        >>> resolve_config(api_key="k", base_url="http://127.0.0.1:8000/").base_url
+        'http://127.0.0.1:8000'
+    """
+    file_values: dict[str, object] | None = None
+
+    def from_file(key: str) -> str | None:
+        nonlocal file_values
+        if file_values is None:
+            file_values = _read_config_file(config_file_path())
+        value = file_values.get(key)
+        return str(value) if value else None
+
+    source = "nowhere"
+    if api_key:
+        source = "the api_key argument"
+    elif os.environ.get("PIXXEL_API_KEY"):
+        api_key, source = os.environ["PIXXEL_API_KEY"], "the PIXXEL_API_KEY environment variable"
+    else:
+        api_key = from_file("api_key")
+        if api_key:
+            source = f"the config file {config_file_path()}"
+
+    url = base_url or os.environ.get("PIXXEL_API_URL") or from_file("base_url") or DEFAULT_BASE_URL
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"The API URL {url!r} is not an http(s) URL. Use e.g. {DEFAULT_BASE_URL}.")
+    return ClientConfig(
+        base_url=url.rstrip("/"),
+        api_key=api_key.strip() if api_key else None,
+        api_key_source=source,
+        timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
+        retry=retry or RetryPolicy(),
+    )

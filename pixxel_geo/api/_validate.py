@@ -1,0 +1,85 @@
+"""Input checks made before any request, with messages that say what to do."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from pixxel_geo.api.errors import InvalidInputError
+
+__all__ = ["STORE_TYPES", "check_bbox", "check_id", "check_ids", "exactly_one_id_list"]
+
+STORE_TYPES = ("S3", "GCS", "AZBLOB")
+
+
+def check_id(value: Any, what: str) -> str:
+    """A single non-empty string id."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}.")
+    return value.strip()
+
+
+def check_ids(values: Iterable[Any] | str | None, what: str) -> list[str]:
+    """A list of non-empty string ids, duplicates removed (order kept). ``None`` → ``[]``."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    ids: list[str] = []
+    for value in values:
+        checked = check_id(value, f"each of {what}")
+        if checked not in ids:
+            ids.append(checked)
+    return ids
+
+
+def exactly_one_id_list(
+    catalog_ids: Iterable[Any] | str | None, order_item_ids: Iterable[Any] | str | None
+) -> tuple[list[str], list[str]]:
+    """Exactly one of the two lists must hold ids (the API's rule for deliveries and downloads).
+
+    Example:
+        >>> exactly_one_id_list(["c1"], None)
+        (['c1'], [])
+    """
+    catalogs = check_ids(catalog_ids, "catalog_ids")
+    items = check_ids(order_item_ids, "order_item_ids")
+    if catalogs and items:
+        raise InvalidInputError(
+            "Give either catalog_ids or order_item_ids, not both: the API takes one kind per request. "
+            "Make two requests instead."
+        )
+    if not catalogs and not items:
+        raise InvalidInputError(
+            "Give at least one catalog id (catalog_ids=) or order item id (order_item_ids=)."
+        )
+    return catalogs, items
+
+
+def check_bbox(bbox: Any) -> list[float]:
+    """``[west, south, east, north]`` in degrees (east < west is allowed: the antimeridian)."""
+    try:
+        values = [float(v) for v in bbox]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"bbox must be 4 numbers [west, south, east, north], got {bbox!r}.") from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInputError(f"bbox must be 4 finite numbers [west, south, east, north], got {bbox!r}.")
+    west, south, east, north = values
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise InvalidInputError(f"bbox longitudes must lie in [-180, 180], got {bbox!r}.")
+    if not (-90 <= south <= 90 and -90 <= north <= 90) or south > north:
+        raise InvalidInputError(
+            f"bbox latitudes must lie in [-90, 90] with south <= north, got {bbox!r}. "
+            "The order is [west, south, east, north]."
+        )
+    return values
+
+
+def check_store_type(value: Any) -> str:
+    text = str(value or "").strip().upper()
+    aliases = {"AZURE": "AZBLOB", "GS": "GCS"}
+    text = aliases.get(text, text)
+    if text not in STORE_TYPES:
+        raise InvalidInputError(f"Store type must be one of {', '.join(STORE_TYPES)}, got {value!r}.")
+    return text

@@ -1,0 +1,192 @@
+"""Catalogs: the images delivered to the workspace, searchable like STAC items."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pixxel_geo.api._paging import paginate
+from pixxel_geo.api._steps import Operation
+from pixxel_geo.api._validate import check_bbox, check_id, check_ids
+from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.models import Catalog
+
+if TYPE_CHECKING:
+    from pixxel_geo.api._base import BaseClient
+    from pixxel_geo.api.client import AsyncClient, Client
+
+__all__ = ["AsyncCatalogs", "CatalogOperations", "Catalogs", "search_body"]
+
+
+def _datetime_text(value: Any) -> str | None:
+    """Accept an RFC 3339 string, a datetime, or a (start, end) pair with ``None`` for open ends."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return "/".join(".." if v is None else _datetime_text(v) or ".." for v in value)
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text.replace("+00:00", "Z")
+    raise InvalidInputError(
+        f"datetime must be an RFC 3339 string ('2024-01-01T00:00:00Z/..'), a datetime, "
+        f"or a (start, end) pair; got {value!r}."
+    )
+
+
+def search_body(
+    *,
+    bbox: Sequence[float] | None = None,
+    intersects: dict[str, Any] | None = None,
+    datetime: Any = None,
+    ids: Sequence[str] | None = None,
+    order_ids: Sequence[str] | None = None,
+    order_item_ids: Sequence[str] | None = None,
+    query: dict[str, Any] | None = None,
+    sort_by: Any = None,
+) -> dict[str, Any]:
+    """The JSON body of ``POST /v0/catalogs/search`` (without paging), checked.
+
+    ``sort_by`` may be the API's list form or a shorthand: ``"datetime"``,
+    ``"-datetime"`` (descending).
+    """
+    body: dict[str, Any] = {}
+    if bbox is not None:
+        body["bbox"] = check_bbox(bbox)
+    if intersects is not None:
+        if not isinstance(intersects, dict) or "type" not in intersects:
+            raise InvalidInputError("intersects must be a GeoJSON geometry dict with a 'type'.")
+        body["intersects"] = intersects
+    when = _datetime_text(datetime)
+    if when:
+        body["datetime"] = when
+    for key, values in (("ids", ids), ("order_ids", order_ids), ("order_item_ids", order_item_ids)):
+        checked = check_ids(values, key)
+        if checked:
+            body[key] = checked
+    if query:
+        if not isinstance(query, dict):
+            raise InvalidInputError("query must be a dict such as {'cloudcover': {'lt': 10}}.")
+        body["query"] = query
+    if sort_by:
+        if isinstance(sort_by, str):
+            direction = "desc" if sort_by.startswith("-") else "asc"
+            field = sort_by.lstrip("+-")
+            body["sort_by"] = [{"field": f"properties->>'{field}'", "direction": direction}]
+        else:
+            body["sort_by"] = list(sort_by)
+    return body
+
+
+class CatalogOperations:
+    """The catalog endpoints, written once."""
+
+    def __init__(self, base: BaseClient) -> None:
+        self._base = base
+
+    def search(self, body: dict[str, Any], page_size: int | None, max_items: int | None) -> Operation[None]:
+        def fetch(offset: int, limit: int) -> Operation[Any]:
+            return self._base.request(
+                "POST",
+                "/v0/catalogs/search",
+                json_body={**body, "offset": offset, "limit": limit},
+                idempotent=True,  # a search changes nothing
+            )
+
+        yield from paginate(fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items)
+
+    def get(self, catalog_id: str) -> Operation[Catalog]:
+        answer = yield from self._base.request("GET", f"/v0/catalogs/{check_id(catalog_id, 'catalog_id')}")
+        return Catalog.from_api(answer)
+
+
+def _check_limit(limit: int | None, max_items: int | None) -> None:
+    for name, value in (("limit", limit), ("max_items", max_items)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}.")
+
+
+class Catalogs:
+    """``client.catalogs``: search and get catalogs.
+
+    Example:
+        >>> for catalog in client.catalogs.search(bbox=[77.5, 12.9, 77.7, 13.1]):  # doctest: +SKIP
+        ...     print(catalog.id, catalog.datetime, catalog.cloud_cover)
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._ops = CatalogOperations(client)
+
+    def search(
+        self,
+        bbox: Sequence[float] | None = None,
+        intersects: dict[str, Any] | None = None,
+        datetime: Any = None,
+        ids: Sequence[str] | None = None,
+        order_ids: Sequence[str] | None = None,
+        order_item_ids: Sequence[str] | None = None,
+        query: dict[str, Any] | None = None,
+        sort_by: Any = None,
+        limit: int | None = None,
+        max_items: int | None = None,
+    ) -> Iterator[Catalog]:
+        """Iterate over every matching catalog, page after page.
+
+        Args:
+            bbox: ``[west, south, east, north]`` in degrees.
+            intersects: a GeoJSON geometry.
+            datetime: an instant or interval (``"2024-01-01T00:00:00Z/.."``) or a (start, end) pair.
+            ids, order_ids, order_item_ids: restrict to these.
+            query: STAC-style property filter, e.g. ``{"cloudcover": {"lt": 10}}``.
+            sort_by: the API's list form, or ``"datetime"`` / ``"-datetime"``.
+            limit: page size asked of the API (default 50; the API's own default is 2).
+            max_items: stop after this many catalogs.
+
+        Raises:
+            InvalidInputError: bad bbox, ids or limits (before any request).
+        """
+        _check_limit(limit, max_items)
+        body = search_body(
+            bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
+            order_item_ids=order_item_ids, query=query, sort_by=sort_by,
+        )  # fmt: skip
+        return self._client._iterate(self._ops.search(body, limit, max_items))
+
+    def get(self, catalog_id: str) -> Catalog:
+        """One catalog by id."""
+        return self._client._run(self._ops.get(catalog_id))
+
+
+class AsyncCatalogs:
+    """``async_client.catalogs``: the awaitable twin of :class:`Catalogs`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._ops = CatalogOperations(client)
+
+    def search(
+        self,
+        bbox: Sequence[float] | None = None,
+        intersects: dict[str, Any] | None = None,
+        datetime: Any = None,
+        ids: Sequence[str] | None = None,
+        order_ids: Sequence[str] | None = None,
+        order_item_ids: Sequence[str] | None = None,
+        query: dict[str, Any] | None = None,
+        sort_by: Any = None,
+        limit: int | None = None,
+        max_items: int | None = None,
+    ) -> AsyncIterator[Catalog]:
+        """Iterate (``async for``) over every matching catalog (see :meth:`Catalogs.search`)."""
+        _check_limit(limit, max_items)
+        body = search_body(
+            bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
+            order_item_ids=order_item_ids, query=query, sort_by=sort_by,
+        )  # fmt: skip
+        return self._client._iterate(self._ops.search(body, limit, max_items))
+
+    async def get(self, catalog_id: str) -> Catalog:
+        """One catalog by id."""
+        return await self._client._run(self._ops.get(catalog_id))

@@ -1,0 +1,277 @@
+"""The sync :class:`Client` and the :class:`AsyncClient`: thin drivers of shared operations.
+
+Each endpoint's logic lives once, in the resource modules, as a generator of
+steps (:mod:`pixxel_geo.api._steps`). The two classes below differ only in how
+they send a request and how they sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from pixxel_geo.api._base import BaseClient
+from pixxel_geo.api._config import ClientConfig, resolve_config
+from pixxel_geo.api._retry import RetryPolicy
+from pixxel_geo.api._steps import Emit, Operation, Sleep
+from pixxel_geo.api._waiting import PollSchedule
+from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
+from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
+from pixxel_geo.api.downloads import AsyncDownloads, Downloads
+from pixxel_geo.api.events import EventCallback
+from pixxel_geo.api.order_items import AsyncOrderItems, OrderItems
+from pixxel_geo.api.stores import AsyncStores, Stores
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+
+
+def _config_from(
+    api_key: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    retry: RetryPolicy | None,
+    config: ClientConfig | None,
+) -> ClientConfig:
+    return config or resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, retry=retry)
+
+
+class Client(BaseClient):
+    """The Pixxel API client.
+
+    Args:
+        api_key: a Personal Access Token (with or without ``Bearer ``). Else
+            ``PIXXEL_API_KEY``, else ``api_key`` in ``~/.config/pixxel/config.toml``.
+        base_url: else ``PIXXEL_API_URL``, else ``https://api.pixxel.space``.
+        timeout: seconds per request (default 30).
+        transport: an ``httpx.BaseTransport`` (tests, proxies, QGIS's network stack).
+        retry: a :class:`RetryPolicy`.
+
+    Example:
+        >>> import pixxel_geo as px
+        >>> with px.Client() as client:  # doctest: +SKIP
+        ...     for catalog in client.catalogs.search(max_items=5):
+        ...         print(catalog.id, catalog.cloud_cover)
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        config: ClientConfig | None = None,
+        poll_schedule: PollSchedule | None = None,
+    ) -> None:
+        super().__init__(_config_from(api_key, base_url, timeout, retry, config))
+        self._poll_schedule = poll_schedule or PollSchedule()
+        self._http = httpx.Client(transport=transport, **self._client_kwargs())
+        self.stores = Stores(self)
+        self.catalogs = Catalogs(self)
+        self.order_items = OrderItems(self)
+        self.deliveries = Deliveries(self)
+        self.downloads = Downloads(self)
+
+    @classmethod
+    def from_config(cls, config: ClientConfig, transport: httpx.BaseTransport | None = None) -> Self:
+        """A client built from a :class:`ClientConfig` (e.g. on a dask worker)."""
+        return cls(config=config, transport=transport)
+
+    def ping(self) -> str:
+        """``GET /ping`` (no key needed): the server's answer, e.g. ``"pong"``."""
+        return str(self._run(self.request("GET", "/ping", authenticated=False)))
+
+    def download(
+        self,
+        catalog_ids: Sequence[str] | None = None,
+        order_item_ids: Sequence[str] | None = None,
+        dest: str | Path = ".",
+        extract: bool = False,
+        overwrite: bool = False,
+        connections: int = 8,
+        on_event: EventCallback | None = None,
+    ) -> list[Path]:
+        """Create a download resource, wait, and transfer it to ``dest`` (verified, resumable).
+
+        Returns the archive's path, or the extracted files' paths with ``extract=True``.
+        See :func:`pixxel_geo.transfer.download_products`.
+        """
+        from pixxel_geo.transfer.products import download_products
+
+        return download_products(
+            self, catalog_ids=catalog_ids, order_item_ids=order_item_ids, dest=dest,
+            extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
+        )  # fmt: skip
+
+    # -- the driver ---------------------------------------------------------------
+
+    def _perform(self, operation: Operation[Any], answer: Any, error: BaseException | None) -> Any:
+        return operation.throw(error) if error is not None else operation.send(answer)
+
+    def _step(self, step: Any) -> tuple[Any, BaseException | None]:
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            return None, None
+        try:
+            return self._http.send(step), None
+        except httpx.TransportError as exc:
+            return None, exc
+
+    def _run(self, operation: Operation[T]) -> T:
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = self._perform(operation, answer, error)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(step, Emit):
+                raise TypeError("a paging operation must be iterated, not run")
+            answer, error = self._step(step)
+
+    def _iterate(self, operation: Operation[Any]) -> Iterator[Any]:
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = self._perform(operation, answer, error)
+            except StopIteration:
+                return
+            if isinstance(step, Emit):
+                answer, error = None, None
+                yield step.value
+            else:
+                answer, error = self._step(step)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.config.base_url!r})"
+
+
+class AsyncClient(BaseClient):
+    """The asyncio twin of :class:`Client`: same resources, awaitable methods.
+
+    Example:
+        >>> async with px.AsyncClient() as client:  # doctest: +SKIP
+        ...     download = await client.downloads.create(catalog_ids=[catalog_id])
+        ...     download = await client.downloads.wait(download.id)
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        config: ClientConfig | None = None,
+        poll_schedule: PollSchedule | None = None,
+    ) -> None:
+        super().__init__(_config_from(api_key, base_url, timeout, retry, config))
+        self._poll_schedule = poll_schedule or PollSchedule()
+        self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
+        self.stores = AsyncStores(self)
+        self.catalogs = AsyncCatalogs(self)
+        self.order_items = AsyncOrderItems(self)
+        self.deliveries = AsyncDeliveries(self)
+        self.downloads = AsyncDownloads(self)
+
+    @classmethod
+    def from_config(cls, config: ClientConfig, transport: httpx.AsyncBaseTransport | None = None) -> Self:
+        """A client built from a :class:`ClientConfig`."""
+        return cls(config=config, transport=transport)
+
+    async def ping(self) -> str:
+        """``GET /ping`` (no key needed)."""
+        return str(await self._run(self.request("GET", "/ping", authenticated=False)))
+
+    async def download(
+        self,
+        catalog_ids: Sequence[str] | None = None,
+        order_item_ids: Sequence[str] | None = None,
+        dest: str | Path = ".",
+        extract: bool = False,
+        overwrite: bool = False,
+        connections: int = 8,
+        on_event: EventCallback | None = None,
+    ) -> list[Path]:
+        """Create a download resource, wait, and transfer it (see :meth:`Client.download`)."""
+        from pixxel_geo.transfer.products import adownload_products
+
+        return await adownload_products(
+            self, catalog_ids=catalog_ids, order_item_ids=order_item_ids, dest=dest,
+            extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
+        )  # fmt: skip
+
+    # -- the driver ---------------------------------------------------------------
+
+    async def _step(self, step: Any) -> tuple[Any, BaseException | None]:
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+            return None, None
+        try:
+            return await self._http.send(step), None
+        except httpx.TransportError as exc:
+            return None, exc
+
+    async def _run(self, operation: Operation[T]) -> T:
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = operation.throw(error) if error is not None else operation.send(answer)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(step, Emit):
+                raise TypeError("a paging operation must be iterated, not run")
+            answer, error = await self._step(step)
+
+    async def _iterate(self, operation: Operation[Any]) -> AsyncIterator[Any]:
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = operation.throw(error) if error is not None else operation.send(answer)
+            except StopIteration:
+                return
+            if isinstance(step, Emit):
+                answer, error = None, None
+                yield step.value
+            else:
+                answer, error = await self._step(step)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.config.base_url!r})"

@@ -1,0 +1,295 @@
+"""Deliveries: asynchronous copies of catalogs into the customer's store."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pixxel_geo.api._base import AmbiguousRequestError
+from pixxel_geo.api._steps import Operation, Sleep
+from pixxel_geo.api._validate import check_id, check_ids, exactly_one_id_list
+from pixxel_geo.api._waiting import PollSchedule
+from pixxel_geo.api.errors import DeliveryFailedError, InvalidInputError, WaitTimeoutError
+from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
+from pixxel_geo.api.models import Delivery
+
+if TYPE_CHECKING:
+    from pixxel_geo.api._base import BaseClient
+    from pixxel_geo.api.client import AsyncClient, Client
+
+__all__ = ["AsyncDeliveries", "Deliveries", "DeliveryOperations"]
+
+logger = logging.getLogger("pixxel_geo.api")
+
+DEFAULT_WAIT_TIMEOUT = 3600.0
+
+
+class DeliveryOperations:
+    """The delivery endpoints, written once."""
+
+    def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
+        self._base = base
+        self._schedule = schedule or PollSchedule()
+
+    def list(
+        self,
+        delivery_id: str | None = None,
+        catalog_id: str | None = None,
+        task_id: str | None = None,
+        order_item_id: str | None = None,
+    ) -> Operation[builtins.list[Delivery]]:
+        params = {
+            "delivery_id": delivery_id,
+            "catalog_id": catalog_id,
+            "task_id": task_id,
+            "order_item_id": order_item_id,
+        }
+        for key, value in params.items():
+            if value is not None:
+                check_id(value, key)
+        body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params)
+        return [Delivery.from_api(d) for d in (body or {}).get("deliveries") or []]
+
+    def _existing_ids(
+        self, catalog_ids: builtins.list[str], order_item_ids: builtins.list[str]
+    ) -> Operation[set[str]]:
+        ids: set[str] = set()
+        for catalog_id in catalog_ids:
+            ids.update(d.delivery_id for d in (yield from self.list(catalog_id=catalog_id)))
+        for order_item_id in order_item_ids:
+            ids.update(d.delivery_id for d in (yield from self.list(order_item_id=order_item_id)))
+        return ids
+
+    def create(
+        self,
+        store_id: str,
+        catalog_ids: Sequence[str] | None,
+        order_item_ids: Sequence[str] | None,
+        path: str | None,
+    ) -> Operation[builtins.list[Delivery]]:
+        store_id = check_id(store_id, "store_id")
+        catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
+        if path is not None and not isinstance(path, str):
+            raise InvalidInputError(f"path must be a string prefix inside the store, got {path!r}.")
+        cloud_info: dict[str, Any] = {"config": store_id}
+        if path:
+            cloud_info["path"] = path
+        body = {
+            "deliveries": [
+                # The schema requires both lists; the unused one goes as [].
+                {"catalog_ids": catalogs, "order_item_ids": items, "cloud_info": cloud_info}
+            ]
+        }
+        # The API has no idempotency key. Note what already exists, so that a create
+        # whose answer was lost can be recognised instead of repeated.
+        before = yield from self._existing_ids(catalogs, items)
+        attempts = self._base.config.retry.max_attempts
+        for attempt in range(attempts):
+            try:
+                answer = yield from self._base.request(
+                    "POST", "/v0/catalogs/deliveries", json_body=body, idempotent=False
+                )
+            except AmbiguousRequestError as ambiguous:
+                created = yield from self._created_since(before, catalogs, items, store_id, path)
+                if created:
+                    logger.debug("create delivery: answer lost, found %d created", len(created))
+                    return created
+                if attempt + 1 >= attempts:
+                    raise ambiguous.error from None
+                yield Sleep(self._base.config.retry.delay(attempt))
+                continue
+            return [Delivery.from_api(d) for d in (answer or {}).get("deliveries") or []]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _created_since(
+        self,
+        before: set[str],
+        catalogs: builtins.list[str],
+        items: builtins.list[str],
+        store_id: str,
+        path: str | None,
+    ) -> Operation[builtins.list[Delivery]]:
+        found: dict[str, Delivery] = {}
+        queries = [{"catalog_id": c} for c in catalogs] + [{"order_item_id": i} for i in items]
+        for query in queries:
+            for delivery in (yield from self.list(**query)):
+                same_target = delivery.cloud_delivery is not None and (
+                    delivery.cloud_delivery.config == store_id
+                    and (delivery.cloud_delivery.path or "") == (path or "")
+                )
+                if delivery.delivery_id not in before and same_target:
+                    found[delivery.delivery_id] = delivery
+        return list(found.values())
+
+    def wait(
+        self,
+        delivery_ids: Sequence[str] | str,
+        timeout: float,
+        on_event: EventCallback | None,
+    ) -> Operation[builtins.list[Delivery]]:
+        ids = check_ids(delivery_ids, "delivery_ids")
+        if not ids:
+            raise InvalidInputError("Give at least one delivery id to wait for.")
+        latest: dict[str, Delivery] = {}
+        for delivery_id in ids:
+            emit(on_event, Started(subject=delivery_id))
+        intervals = self._schedule.intervals(timeout)
+        while True:
+            pending = [i for i in ids if i not in latest or not latest[i].status.is_final]
+            fresh = yield from self._fetch(pending)
+            for delivery_id in pending:
+                delivery = fresh.get(delivery_id)
+                if delivery is None:
+                    continue
+                previous = latest.get(delivery_id)
+                if (
+                    previous is None
+                    or previous.status != delivery.status
+                    or (previous.status.is_unknown and previous.status.raw != delivery.status.raw)
+                ):
+                    emit(
+                        on_event,
+                        StateChanged(
+                            subject=delivery_id,
+                            status=str(delivery.status),
+                            previous=str(previous.status) if previous else None,
+                        ),
+                    )
+                latest[delivery_id] = delivery
+                if delivery.status.is_success:
+                    emit(on_event, Finished(subject=delivery_id, detail=delivery.target_path or ""))
+            if all(i in latest and latest[i].status.is_final for i in ids):
+                break
+            sleep = next(intervals, None)
+            if sleep is None:
+                states = {i: (str(latest[i].status) if i in latest else "NOT_FOUND") for i in ids}
+                waiting = ", ".join(f"{i} ({s})" for i, s in states.items() if s != "SUCCESS")
+                raise WaitTimeoutError(
+                    f"Deliveries not finished after {timeout:g} s: {waiting}. "
+                    "Wait longer (timeout=) or check them later with deliveries.list().",
+                    resources=states,
+                )
+            yield Sleep(sleep)
+        failed = [latest[i] for i in ids if latest[i].status.is_failure]
+        if failed:
+            names = ", ".join(f"{d.delivery_id} (catalog {d.catalog_id})" for d in failed)
+            raise DeliveryFailedError(
+                f"Delivery failed: {names}. Check the store's bucket, region and credentials, "
+                "then create the delivery again.",
+                resource_id=failed[0].delivery_id,
+            )
+        return [latest[i] for i in ids]
+
+    def _fetch(self, pending: builtins.list[str]) -> Operation[dict[str, Delivery]]:
+        """Current state of ``pending`` deliveries in as few list calls as the API allows."""
+        if len(pending) == 1:
+            found = yield from self.list(delivery_id=pending[0])
+            return {d.delivery_id: d for d in found if d.delivery_id == pending[0]}
+        # One unfiltered list answers for all of them; look up any it lacks one by one.
+        everything = {d.delivery_id: d for d in (yield from self.list())}
+        result = {i: everything[i] for i in pending if i in everything}
+        for missing in [i for i in pending if i not in everything]:
+            for delivery in (yield from self.list(delivery_id=missing)):
+                if delivery.delivery_id == missing:
+                    result[missing] = delivery
+        return result
+
+
+class Deliveries:
+    """``client.deliveries``: create, list and wait for deliveries into a store.
+
+    Example:
+        >>> deliveries = client.deliveries.create(store.id, catalog_ids=[catalog.id])  # doctest: +SKIP
+        >>> client.deliveries.wait([d.delivery_id for d in deliveries], timeout=600)  # doctest: +SKIP
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._ops = DeliveryOperations(client, client._poll_schedule)
+
+    def create(
+        self,
+        store_id: str,
+        catalog_ids: Sequence[str] | None = None,
+        order_item_ids: Sequence[str] | None = None,
+        path: str | None = None,
+    ) -> builtins.list[Delivery]:
+        """Deliver catalogs (or an order item's catalogs) into a store; one Delivery per catalog.
+
+        Args:
+            store_id: the store's id (``client.stores.list()``).
+            catalog_ids, order_item_ids: exactly one of the two.
+            path: a prefix inside the store (after its own ``path_prefix``).
+
+        Raises:
+            InvalidInputError: both or neither id lists, empty ids (before any request).
+
+        A create whose answer is lost (timeout, 5xx, dropped connection) is not
+        repeated blindly: the client first looks for what it created.
+        """
+        return self._client._run(self._ops.create(store_id, catalog_ids, order_item_ids, path))
+
+    def list(
+        self,
+        delivery_id: str | None = None,
+        catalog_id: str | None = None,
+        task_id: str | None = None,
+        order_item_id: str | None = None,
+    ) -> builtins.list[Delivery]:
+        """Deliveries of the workspace, optionally filtered."""
+        return self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
+
+    def wait(
+        self,
+        delivery_ids: Sequence[str] | str,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_event: EventCallback | None = None,
+    ) -> builtins.list[Delivery]:
+        """Wait until every delivery is final; return them in the order asked.
+
+        Polls from ~1 s backing off to ~12 s, reporting ``StateChanged`` events.
+
+        Raises:
+            DeliveryFailedError: one ended FAILED (after all are final).
+            WaitTimeoutError: ``timeout`` seconds passed first.
+        """
+        return self._client._run(self._ops.wait(delivery_ids, timeout, on_event))
+
+
+class AsyncDeliveries:
+    """``async_client.deliveries``: the awaitable twin of :class:`Deliveries`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._ops = DeliveryOperations(client, client._poll_schedule)
+
+    async def create(
+        self,
+        store_id: str,
+        catalog_ids: Sequence[str] | None = None,
+        order_item_ids: Sequence[str] | None = None,
+        path: str | None = None,
+    ) -> builtins.list[Delivery]:
+        """Deliver catalogs into a store (see :meth:`Deliveries.create`)."""
+        return await self._client._run(self._ops.create(store_id, catalog_ids, order_item_ids, path))
+
+    async def list(
+        self,
+        delivery_id: str | None = None,
+        catalog_id: str | None = None,
+        task_id: str | None = None,
+        order_item_id: str | None = None,
+    ) -> builtins.list[Delivery]:
+        """Deliveries of the workspace, optionally filtered."""
+        return await self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
+
+    async def wait(
+        self,
+        delivery_ids: Sequence[str] | str,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_event: EventCallback | None = None,
+    ) -> builtins.list[Delivery]:
+        """Wait until every delivery is final (see :meth:`Deliveries.wait`)."""
+        return await self._client._run(self._ops.wait(delivery_ids, timeout, on_event))

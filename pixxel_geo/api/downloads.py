@@ -1,0 +1,165 @@
+"""Download resources: asynchronous signed URLs for delivered imagery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pixxel_geo.api._base import AmbiguousRequestError
+from pixxel_geo.api._steps import Operation, Sleep
+from pixxel_geo.api._validate import check_id, exactly_one_id_list
+from pixxel_geo.api._waiting import PollSchedule
+from pixxel_geo.api.errors import DownloadFailedError, WaitTimeoutError
+from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
+from pixxel_geo.api.models import Download
+
+if TYPE_CHECKING:
+    from pixxel_geo.api._base import BaseClient
+    from pixxel_geo.api.client import AsyncClient, Client
+
+__all__ = ["AsyncDownloads", "DownloadOperations", "Downloads"]
+
+DEFAULT_WAIT_TIMEOUT = 1800.0
+
+
+class DownloadOperations:
+    """The download endpoints, written once."""
+
+    def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
+        self._base = base
+        self._schedule = schedule or PollSchedule()
+
+    def create(
+        self, catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None
+    ) -> Operation[Download]:
+        catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
+        try:
+            answer = yield from self._base.request(
+                "POST",
+                "/v0/catalogs/download",
+                json_body={"catalog_ids": catalogs, "order_item_ids": items},
+                idempotent=False,
+            )
+        except AmbiguousRequestError as ambiguous:
+            # Download resources cannot be listed, so a lost answer cannot be
+            # recovered; re-sending could create a second one. Say so instead.
+            error = ambiguous.error
+            error.message = (
+                f"{error.message} The download resource may have been created, but the API "
+                "offers no way to find it, so the request was not sent again. Creating another "
+                "is safe; the first, if any, is simply unused."
+            )
+            error.args = (error.message,)
+            raise error from None
+        return Download.from_api(answer)
+
+    def get(self, download_id: str) -> Operation[Download]:
+        answer = yield from self._base.request(
+            "GET", f"/v0/catalogs/download/{check_id(download_id, 'download_id')}"
+        )
+        return Download.from_api(answer)
+
+    def wait(self, download_id: str, timeout: float, on_event: EventCallback | None) -> Operation[Download]:
+        download_id = check_id(download_id, "download_id")
+        emit(on_event, Started(subject=download_id))
+        previous: Download | None = None
+        intervals = self._schedule.intervals(timeout)
+        while True:
+            download = yield from self.get(download_id)
+            if previous is None or previous.status.raw != download.status.raw:
+                emit(
+                    on_event,
+                    StateChanged(
+                        subject=download_id,
+                        status=str(download.status),
+                        previous=str(previous.status) if previous else None,
+                    ),
+                )
+            previous = download
+            if download.status.is_failure:
+                raise DownloadFailedError(
+                    f"Download {download_id} failed. Create a new download resource; if it fails "
+                    "again, contact Pixxel support with this id.",
+                    resource_id=download_id,
+                )
+            if download.signed_url:
+                emit(on_event, Finished(subject=download_id, detail="signed URL ready"))
+                return download
+            sleep = next(intervals, None)
+            if sleep is None:
+                raise WaitTimeoutError(
+                    f"Download {download_id} has no signed URL after {timeout:g} s "
+                    f"(status {download.status}). Wait longer (timeout=) or check it later "
+                    "with downloads.get().",
+                    resources={download_id: str(download.status)},
+                )
+            yield Sleep(sleep)
+
+
+class Downloads:
+    """``client.downloads``: create download resources and wait for their signed URL.
+
+    Example:
+        >>> download = client.downloads.create(catalog_ids=[catalog.id])  # doctest: +SKIP
+        >>> download = client.downloads.wait(download.id)  # doctest: +SKIP
+        >>> download.expires_at  # doctest: +SKIP
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._ops = DownloadOperations(client, client._poll_schedule)
+
+    def create(
+        self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None
+    ) -> Download:
+        """Ask for a download resource for catalogs or order items (exactly one of the two).
+
+        Raises:
+            InvalidInputError: both or neither id lists (before any request).
+        """
+        return self._client._run(self._ops.create(catalog_ids, order_item_ids))
+
+    def get(self, download_id: str) -> Download:
+        """The download resource's current state (re-read it for a fresh signed URL)."""
+        return self._client._run(self._ops.get(download_id))
+
+    def wait(
+        self,
+        download_id: str,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_event: EventCallback | None = None,
+    ) -> Download:
+        """Poll until the signed URL is set; return the ready download.
+
+        Raises:
+            DownloadFailedError: the resource ended failed.
+            WaitTimeoutError: ``timeout`` seconds passed first.
+        """
+        return self._client._run(self._ops.wait(download_id, timeout, on_event))
+
+
+class AsyncDownloads:
+    """``async_client.downloads``: the awaitable twin of :class:`Downloads`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._ops = DownloadOperations(client, client._poll_schedule)
+
+    async def create(
+        self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None
+    ) -> Download:
+        """Ask for a download resource (see :meth:`Downloads.create`)."""
+        return await self._client._run(self._ops.create(catalog_ids, order_item_ids))
+
+    async def get(self, download_id: str) -> Download:
+        """The download resource's current state."""
+        return await self._client._run(self._ops.get(download_id))
+
+    async def wait(
+        self,
+        download_id: str,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_event: EventCallback | None = None,
+    ) -> Download:
+        """Poll until the signed URL is set (see :meth:`Downloads.wait`)."""
+        return await self._client._run(self._ops.wait(download_id, timeout, on_event))

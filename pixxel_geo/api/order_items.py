@@ -1,0 +1,96 @@
+"""Order items: what was ordered, and the catalogs it produced."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from pixxel_geo.api._paging import paginate
+from pixxel_geo.api._steps import Operation
+from pixxel_geo.api._validate import check_id
+from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.models import OrderItem
+
+if TYPE_CHECKING:
+    from pixxel_geo.api._base import BaseClient
+    from pixxel_geo.api.client import AsyncClient, Client
+
+__all__ = ["AsyncOrderItems", "OrderItemOperations", "OrderItems"]
+
+_FILTERS = {
+    "user_id", "type", "status", "order_ids", "created_by", "created_at", "project_ids", "ids", "area",
+}  # fmt: skip
+
+
+def _query(filters: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(filters) - _FILTERS
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown order item filter(s): {', '.join(sorted(unknown))}. "
+            f"Known: {', '.join(sorted(_FILTERS))}."
+        )
+    query: dict[str, Any] = {}
+    for key, value in filters.items():
+        if value is None:
+            continue
+        # The API takes lists as comma-separated strings.
+        query[key] = ",".join(map(str, value)) if isinstance(value, list | tuple | set) else str(value)
+    return query
+
+
+class OrderItemOperations:
+    """The order item endpoints, written once."""
+
+    def __init__(self, base: BaseClient) -> None:
+        self._base = base
+
+    def list(self, query: dict[str, Any], page_size: int | None) -> Operation[None]:
+        def fetch(offset: int, limit: int) -> Operation[Any]:
+            return self._base.request(
+                "GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit}
+            )
+
+        yield from paginate(fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None)
+
+    def get(self, order_item_id: str) -> Operation[OrderItem]:
+        answer = yield from self._base.request(
+            "GET", f"/v0/order-items/{check_id(order_item_id, 'order_item_id')}"
+        )
+        return OrderItem.from_api(answer)
+
+
+class OrderItems:
+    """``client.order_items``: list (all pages) and get order items.
+
+    Example:
+        >>> [item.id for item in client.order_items.list(status="FULFILLED")]  # doctest: +SKIP
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._ops = OrderItemOperations(client)
+
+    def list(self, **filters: Any) -> Iterator[OrderItem]:
+        """Iterate over order items. Filters: user_id, type, status, order_ids, created_by,
+        created_at, project_ids, ids, area (lists are sent comma-separated)."""
+        return self._client._iterate(self._ops.list(_query(filters), None))
+
+    def get(self, order_item_id: str) -> OrderItem:
+        """One order item by id."""
+        return self._client._run(self._ops.get(order_item_id))
+
+
+class AsyncOrderItems:
+    """``async_client.order_items``: the awaitable twin of :class:`OrderItems`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._ops = OrderItemOperations(client)
+
+    def list(self, **filters: Any) -> AsyncIterator[OrderItem]:
+        """Iterate (``async for``) over order items (see :meth:`OrderItems.list`)."""
+        return self._client._iterate(self._ops.list(_query(filters), None))
+
+    async def get(self, order_item_id: str) -> OrderItem:
+        """One order item by id."""
+        return await self._client._run(self._ops.get(order_item_id))
