@@ -1,0 +1,51 @@
+"""Streaming Pixxel products: range reads of zip members, ``pixxel://``, rasterio, xarray.
+
+Needs the ``io`` extra (``pip install pixxel-geo[io]``). Submodules import their heavy
+dependencies (numpy, rasterio, xarray, geopandas) only when their functions are used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = [
+    "DeflatedMemberWarning",
+    "PixxelFileSystem",
+    "RangeReader",
+    "ZipArchive",
+    "gdal_path",
+    "open_dataset",
+    "open_raster",
+    "quicklook",
+    "read_footprints",
+    "read_vector",
+    "spectrum",
+]
+
+_WHERE = {
+    "DeflatedMemberWarning": "pixxel_geo.io.zipindex",
+    "PixxelFileSystem": "pixxel_geo.io.filesystem",
+    "RangeReader": "pixxel_geo.io.reader",
+    "ZipArchive": "pixxel_geo.io.archive",
+    "gdal_path": "pixxel_geo.io.raster",
+    "open_dataset": "pixxel_geo.io.dataset",
+    "open_raster": "pixxel_geo.io.raster",
+    "quicklook": "pixxel_geo.io.quicklook",
+    "read_footprints": "pixxel_geo.io.vector",
+    "read_vector": "pixxel_geo.io.vector",
+    "spectrum": "pixxel_geo.io.quicklook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pixxel_geo.io' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

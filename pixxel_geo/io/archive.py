@@ -1,0 +1,393 @@
+"""A product zip read in place: its members as range-readable files.
+
+:class:`ZipArchive` reads the central directory once (one suffix-range GET, plus
+one for the directory when it does not fit), then opens members as file objects
+whose reads become ranged GETs at the member's data offset. Several ranges of
+one read (:meth:`MemberFile.get_byte_ranges`, which GDAL calls through
+rasterio's opener) are fetched in parallel.
+
+Example:
+    >>> archive = ZipArchive(StaticURLSource(url))  # doctest: +SKIP
+    >>> archive.names()  # doctest: +SKIP
+    ['scene.tif', 'scene_metadata.json', ...]
+    >>> with archive.open("scene_metadata.json") as f:  # doctest: +SKIP
+    ...     meta = json.load(f)
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+import zlib
+from collections import OrderedDict
+from typing import Any
+
+from pixxel_geo.api.errors import MemberNotFoundError
+from pixxel_geo.io.reader import RangeReader, URLSource, redact_url
+from pixxel_geo.io.zipindex import (
+    EOCD_SEARCH_BYTES,
+    LOCAL_HEADER_SIZE,
+    STORED,
+    DeflatedMemberWarning,
+    ZipFormatError,
+    ZipMember,
+    eocd64_offset,
+    find_central_directory,
+    local_data_offset,
+    parse_central_directory,
+    parse_eocd64,
+)
+
+__all__ = ["MemberFile", "ZipArchive", "archive_for"]
+
+HEAD_BYTES = 256 * 1024
+"""Bytes of a member read with its local header: a COG's header and tile index."""
+_BLOCK = 64 * 1024
+_MAX_BLOCKS = 64
+
+
+class ZipArchive:
+    """A zip behind a (re-signable) URL, read by range.
+
+    Thread-safe. Pickles as its URL source and the parsed directory (plain
+    data), never a connection or a URL.
+
+    Args:
+        source: the archive's :class:`~pixxel_geo.io.reader.URLSource`.
+        reader: a ready :class:`RangeReader` (tests); made from ``source`` if omitted.
+    """
+
+    def __init__(self, source: URLSource, *, reader: RangeReader | None = None) -> None:
+        self.source = source
+        self.reader = reader or RangeReader(source)
+        self._lock = threading.Lock()
+        self._members: dict[str, ZipMember] | None = None
+        self._data_offsets: dict[str, int] = {}
+        self._heads: dict[str, bytes] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "members": self._members,
+            "offsets": dict(self._data_offsets),
+            "size": self.reader.size,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["source"])  # type: ignore[misc]
+        self._members = state["members"]
+        self._data_offsets = state["offsets"]
+        self.reader.size = state["size"]
+
+    def __repr__(self) -> str:
+        return f"ZipArchive({self.source!r})"
+
+    # -- directory --------------------------------------------------------------
+
+    @property
+    def members(self) -> dict[str, ZipMember]:
+        """Members by name (the central directory is read on first use)."""
+        if self._members is None:
+            with self._lock:
+                if self._members is None:
+                    self._members = self._read_directory()
+        return self._members
+
+    @property
+    def size(self) -> int:
+        """The archive's size in bytes."""
+        self.members  # noqa: B018  (the directory read learns the size)
+        return self.reader.get_size()
+
+    def _read_directory(self) -> dict[str, ZipMember]:
+        tail, tail_offset = self.reader.read_tail(EOCD_SEARCH_BYTES)
+        size = self.reader.get_size()
+        try:
+            where = find_central_directory(tail, tail_offset, size)
+            if where is None:
+                start = eocd64_offset(tail)
+                where = parse_eocd64(self.reader.read(start, start + 56))
+            if where.offset >= tail_offset:
+                rel = where.offset - tail_offset
+                directory = tail[rel : rel + where.size]
+            else:
+                directory = self.reader.read(where.offset, where.offset + where.size)
+            return parse_central_directory(directory, where.entries)
+        except (ZipFormatError, ValueError) as exc:
+            raise ZipFormatError(
+                f"{redact_url(self.reader._current_url())} is not a readable zip archive: {exc}"
+            ) from None
+
+    def names(self) -> list[str]:
+        """Names of the file members (directories left out), in archive order."""
+        return [m.name for m in self.members.values() if not m.is_dir]
+
+    def member(self, name: str) -> ZipMember:
+        """The member called ``name``.
+
+        Raises:
+            MemberNotFoundError: no such member (the error lists the members there are).
+        """
+        members = self.members
+        found = members.get(name.lstrip("/"))
+        if found is None or found.is_dir:
+            names = self.names()
+            raise MemberNotFoundError(
+                f"the product has no member {name!r}; it has: {', '.join(names)}",
+                member=name,
+                members=names,
+            )
+        return found
+
+    def data_range(self, name: str) -> tuple[int, int]:
+        """``(offset, size)`` of a member's stored bytes in the archive.
+
+        Reads the local header once (together with the start of the data).
+        """
+        member = self.member(name)
+        offset = self._data_offsets.get(member.name)
+        if offset is None:
+            with self._lock:
+                offset = self._data_offsets.get(member.name)
+                if offset is None:
+                    offset = self._read_local_header(member)
+        return offset, member.compressed_size
+
+    def _read_local_header(self, member: ZipMember) -> int:
+        slack = LOCAL_HEADER_SIZE + len(member.name.encode()) * 2 + 1024
+        want = member.compressed_size if member.compress_type == STORED else 0
+        end = member.header_offset + slack + min(want, HEAD_BYTES)
+        end = min(end, self.reader.get_size())
+        blob = self.reader.read(member.header_offset, end)
+        offset = local_data_offset(member, blob)
+        rel = offset - member.header_offset
+        if member.compress_type == STORED:
+            self._heads[member.name] = blob[rel : rel + member.compressed_size]
+        self._data_offsets[member.name] = offset
+        return offset
+
+    def head(self, name: str) -> bytes:
+        """The first bytes of a stored member, as read with its local header."""
+        self.data_range(name)
+        return self._heads.get(self.member(name).name, b"")
+
+    # -- reading ------------------------------------------------------------------
+
+    def open(self, name: str) -> io.RawIOBase:
+        """Open a member for reading.
+
+        STORED members give a :class:`MemberFile` (random access by range).
+        DEFLATED members warn with :class:`DeflatedMemberWarning` and give a
+        stream that decompresses as it goes (seeking backwards restarts it).
+
+        Raises:
+            MemberNotFoundError: no such member.
+            ZipFormatError: a compression method other than STORED or DEFLATED.
+        """
+        member = self.member(name)
+        if member.compress_type == STORED:
+            return MemberFile(self, member.name)
+        if member.compress_type == 8:
+            warnings.warn(
+                f"member {member.name!r} is DEFLATE-compressed: it has no random access, "
+                "so reads decompress it from the start (slow, moves most of the file); "
+                "products should hold STORED members",
+                DeflatedMemberWarning,
+                stacklevel=2,
+            )
+            return DeflatedMemberFile(self, member.name)
+        raise ZipFormatError(
+            f"member {member.name!r} uses zip compression method {member.compress_type}; "
+            "only STORED and DEFLATED members can be read"
+        )
+
+    def read(self, name: str) -> bytes:
+        """A whole member's (decompressed) bytes."""
+        with self.open(name) as f:
+            return f.read()
+
+
+class MemberFile(io.RawIOBase):
+    """A STORED member as a seekable, range-reading file.
+
+    Small reads are served from 64 KiB blocks (bounded cache); GDAL's
+    multi-range reads go straight to :meth:`get_byte_ranges`.
+    """
+
+    def __init__(self, archive: ZipArchive, name: str) -> None:
+        super().__init__()
+        self.archive = archive
+        self.name = name
+        self._offset, self.size = archive.data_range(name)
+        self._head = archive.head(name)
+        self._pos = 0
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        elif whence == io.SEEK_END:
+            self._pos = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence!r}")
+        self._pos = max(0, self._pos)
+        return self._pos
+
+    def _span(self, start: int, end: int) -> bytes:
+        """Member bytes ``[start, end)`` (clipped to the member)."""
+        end = min(end, self.size)
+        if end <= start:
+            return b""
+        if end <= len(self._head):
+            return self._head[start:end]
+        first, last = start // _BLOCK, (end - 1) // _BLOCK
+        if last - first > 4:
+            # A large read: fetch exactly, do not pollute the block cache.
+            return self._fetch([(start, end)])[0]
+        missing = [b for b in range(first, last + 1) if b not in self._blocks]
+        if missing:
+            spans = [(b * _BLOCK, min(self.size, (b + 1) * _BLOCK)) for b in missing]
+            for b, blob in zip(missing, self._fetch(spans), strict=True):
+                self._blocks[b] = blob
+        data = b"".join(self._blocks[b] for b in range(first, last + 1))
+        for b in range(first, last + 1):
+            self._blocks.move_to_end(b)
+        while len(self._blocks) > _MAX_BLOCKS:
+            self._blocks.popitem(last=False)
+        return data[start - first * _BLOCK : end - first * _BLOCK]
+
+    def _fetch(self, spans: list[tuple[int, int]]) -> list[bytes]:
+        base = self._offset
+        return self.archive.reader.read_ranges([(base + s, base + e) for s, e in spans])
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.size - self._pos
+        data = self._span(self._pos, self._pos + size)
+        self._pos += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def get_byte_ranges(self, offsets: list[int], sizes: list[int]) -> list[bytes]:
+        """Several ranges of the member at once, fetched in parallel (rasterio's multi-range hook).
+
+        Args:
+            offsets: start of each range, relative to the member.
+            sizes: length of each range.
+
+        Returns:
+            The bytes of each range.
+        """
+        out: list[bytes | None] = [None] * len(offsets)
+        todo: list[int] = []
+        for i, (start, size) in enumerate(zip(offsets, sizes, strict=True)):
+            if start + size <= len(self._head):
+                out[i] = self._head[start : start + size]
+            else:
+                todo.append(i)
+        if todo:
+            spans = [(offsets[i], min(self.size, offsets[i] + sizes[i])) for i in todo]
+            for i, blob in zip(todo, self._fetch(spans), strict=True):
+                out[i] = blob
+        if offsets:
+            self._pos = offsets[-1] + sizes[-1]
+        return [b if b is not None else b"" for b in out]
+
+
+class DeflatedMemberFile(io.RawIOBase):
+    """A DEFLATED member decompressed as a stream (forward seeks read, backward seeks restart)."""
+
+    def __init__(self, archive: ZipArchive, name: str) -> None:
+        super().__init__()
+        self.archive = archive
+        self.name = name
+        self._offset, self._csize = archive.data_range(name)
+        self.size = archive.member(name).file_size
+        self._restart()
+
+    def _restart(self) -> None:
+        self._inflater = zlib.decompressobj(-15)
+        self._chunks = self.archive.reader.iter_bytes(self._offset, self._offset + self._csize)
+        self._buffer = b""
+        self._pos = 0  # position of the first byte of _buffer == bytes produced so far - len
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset}.get(
+            whence, self.size + offset
+        )
+        if target < self._pos:
+            self._restart()
+        while self._pos < target:
+            skipped = self.read(min(target - self._pos, 1024 * 1024))
+            if not skipped:
+                break
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.size - self._pos
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._buffer += self._inflater.flush()
+                break
+            self._buffer += self._inflater.decompress(chunk)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        self._pos += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+_archives: dict[str, ZipArchive] = {}
+_archives_lock = threading.Lock()
+
+
+def archive_for(source: URLSource) -> ZipArchive:
+    """The process-wide :class:`ZipArchive` for ``source`` (directory read once per process).
+
+    Args:
+        source: the archive's URL source.
+
+    Returns:
+        A shared archive object keyed by ``source.key``.
+    """
+    with _archives_lock:
+        archive = _archives.get(source.key)
+        if archive is None:
+            archive = _archives[source.key] = ZipArchive(source)
+        return archive

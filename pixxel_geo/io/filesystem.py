@@ -1,0 +1,383 @@
+"""``pixxel://`` — Pixxel products as an fsspec filesystem.
+
+Paths:
+
+- ``pixxel://catalogs/<catalog_id>/`` lists a product's members;
+  ``pixxel://catalogs/<catalog_id>/<member>`` is one member.
+- ``pixxel://order-items/<order_item_id>/…`` the same for an order item's archive.
+- ``pixxel://deliveries/<delivery_id>/<member>`` is reserved: the stores layer
+  plugs it in with :func:`register_path_kind`.
+
+A product path resolves through the API to a download resource (created once per
+catalog per process) and its signed URL; listings come from the zip's central
+directory and members are read by range. Constructor arguments are plain and
+picklable (fsspec rebuilds instances from them on dask workers); the API client
+is created lazily.
+
+Example:
+    >>> import fsspec
+    >>> fs = fsspec.filesystem("pixxel")  # doctest: +SKIP
+    >>> fs.ls("pixxel://catalogs/cat_123/", detail=False)  # doctest: +SKIP
+    ['catalogs/cat_123/scene.tif', 'catalogs/cat_123/scene_metadata.json', ...]
+    >>> with fsspec.open("pixxel://catalogs/cat_123/scene_metadata.json") as f:  # doctest: +SKIP
+    ...     meta = json.load(f)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.io.archive import ZipArchive, archive_for
+from pixxel_geo.io.sources import CatalogURLSource, ResolvedSource
+
+__all__ = ["PixxelFile", "PixxelFileSystem", "PixxelPath", "register_path_kind"]
+
+PathKindResolver = Callable[["PixxelFileSystem", str], ZipArchive]
+"""``resolver(fs, resource_id) -> ZipArchive`` for one kind of top-level folder."""
+
+
+def _catalog_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
+    return archive_for(CatalogURLSource(resource_id, fs.client.config))
+
+
+def _order_item_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
+    return archive_for(CatalogURLSource(resource_id, fs.client.config, kind="order_item"))
+
+
+def _deliveries_not_ready(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
+    raise NotImplementedError(
+        "pixxel://deliveries/ paths need the stores layer (pixxel_geo.stores); "
+        "install pixxel-geo[stores] and import it"
+    )
+
+
+_kinds: dict[str, PathKindResolver] = {
+    "catalogs": _catalog_archive,
+    "order-items": _order_item_archive,
+    "deliveries": _deliveries_not_ready,
+}
+
+
+def register_path_kind(kind: str, resolver: PathKindResolver) -> None:
+    """Serve ``pixxel://<kind>/<id>/…`` with ``resolver`` (the hook for deliveries).
+
+    Args:
+        kind: the top-level folder name, e.g. ``"deliveries"``.
+        resolver: ``resolver(fs, resource_id) -> ZipArchive``; the archive's URL source
+            may give any range-readable URL (e.g. presigned S3 URLs).
+    """
+    _kinds[kind] = resolver
+
+
+@dataclass(frozen=True)
+class PixxelPath:
+    """A ``pixxel://`` path, taken apart."""
+
+    kind: str
+    """``catalogs``, ``order-items``, ``deliveries``, … or ``""`` for the root."""
+    resource_id: str | None = None
+    member: str | None = None
+    """The member (or folder inside the archive) below the resource, if any."""
+
+    @property
+    def product_root(self) -> str:
+        """The path of the product folder: ``<kind>/<resource_id>``."""
+        return f"{self.kind}/{self.resource_id}"
+
+
+class PixxelFileSystem(AbstractFileSystem):
+    """Read-only fsspec filesystem over Pixxel products (protocol ``pixxel``).
+
+    Args:
+        api_key: the API key (default: ``PIXXEL_API_KEY`` or the config file, like ``px.Client``).
+        base_url: the API's base URL (default: ``PIXXEL_API_URL`` or the public API).
+        **storage_options: passed to fsspec.
+    """
+
+    protocol = "pixxel"
+    root_marker = ""
+    cachable = True
+
+    def __init__(
+        self, api_key: str | None = None, base_url: str | None = None, **storage_options: Any
+    ) -> None:
+        super().__init__(api_key=api_key, base_url=base_url, **storage_options)
+        self.api_key = api_key
+        self.base_url = base_url
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+
+    def __reduce__(self) -> Any:
+        # Rebuild from the plain arguments only: no live client crosses a pickle.
+        return _rebuild, (type(self), self.storage_args, self.storage_options)
+
+    @property
+    def client(self) -> Any:
+        """The ``px.Client`` this filesystem asks the API with (made on first use)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    import pixxel_geo as px
+
+                    self._client = px.Client(api_key=self.api_key, base_url=self.base_url)
+        return self._client
+
+    # -- paths --------------------------------------------------------------------
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = str(path)
+        if path.startswith("pixxel://"):
+            path = path[len("pixxel://") :]
+        elif path.startswith("pixxel:"):
+            path = path[len("pixxel:") :]
+        return path.strip("/")
+
+    def unstrip_protocol(self, name: str) -> str:
+        return f"pixxel://{self._strip_protocol(name)}"
+
+    def resolve_path(self, path: str) -> PixxelPath:
+        """Take a ``pixxel://`` path apart.
+
+        Args:
+            path: e.g. ``pixxel://catalogs/<id>/<member>`` (protocol optional).
+
+        Returns:
+            The parts, as a :class:`PixxelPath`.
+
+        Raises:
+            FileNotFoundError: the top-level folder is not one this filesystem knows.
+
+        Example:
+            >>> PixxelFileSystem().resolve_path("pixxel://catalogs/c1/a.tif")
+            PixxelPath(kind='catalogs', resource_id='c1', member='a.tif')
+        """
+        parts = self._strip_protocol(path).split("/", 2)
+        if parts == [""]:
+            return PixxelPath("")
+        if parts[0] not in _kinds:
+            raise FileNotFoundError(
+                f"pixxel://{'/'.join(parts)}: unknown folder {parts[0]!r}; "
+                f"paths start with one of: {', '.join(sorted(_kinds))}"
+            )
+        resource_id = parts[1] if len(parts) > 1 and parts[1] else None
+        member = parts[2] if len(parts) > 2 and parts[2] else None
+        return PixxelPath(parts[0], resource_id, member)
+
+    def archive(self, path: str | PixxelPath) -> ZipArchive:
+        """The product archive a path points into (shared per process)."""
+        resolved = path if isinstance(path, PixxelPath) else self.resolve_path(path)
+        if resolved.resource_id is None:
+            raise IsADirectoryError(f"pixxel://{resolved.kind} is a folder of products")
+        return _kinds[resolved.kind](self, resolved.resource_id)
+
+    @classmethod
+    def resolve_source_path(cls, url: str, client: Any | None = None) -> ResolvedSource:
+        """A ``pixxel://`` URL as a :class:`~pixxel_geo.io.sources.ResolvedSource`."""
+        fs = cls() if client is None else cls(base_url=client.config.base_url)
+        if client is not None:
+            fs._client = client
+        resolved = fs.resolve_path(url)
+        catalog_id = resolved.resource_id if resolved.kind == "catalogs" else None
+        return ResolvedSource(fs.archive(resolved), resolved.member, catalog_id)
+
+    # -- listing ------------------------------------------------------------------
+
+    def _member_entries(self, resolved: PixxelPath) -> list[dict[str, Any]]:
+        archive = self.archive(resolved)
+        root = resolved.product_root
+        prefix = (resolved.member or "").rstrip("/")
+        prefix = prefix + "/" if prefix else ""
+        entries: dict[str, dict[str, Any]] = {}
+        for member in archive.members.values():
+            if not member.name.startswith(prefix) or member.name == prefix:
+                continue
+            head, _, rest = member.name[len(prefix) :].partition("/")
+            name = f"{root}/{prefix}{head}"
+            if rest or member.is_dir:
+                entries.setdefault(name, {"name": name, "size": 0, "type": "directory"})
+            else:
+                entries[name] = {
+                    "name": name,
+                    "size": member.file_size,
+                    "type": "file",
+                    "compressed": not member.is_stored,
+                }
+        if not entries and prefix:
+            archive.member(prefix.rstrip("/"))  # raises MemberNotFoundError
+        return sorted(entries.values(), key=lambda e: e["name"])
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        """List a folder: the top level, a product, or a folder inside a product.
+
+        Listing ``pixxel://catalogs/`` searches the API for every catalog.
+        """
+        path = self._strip_protocol(path)
+        cached = self.dircache.get(path) if kwargs.get("refresh") is not True else None
+        if cached is None:
+            resolved = self.resolve_path(path)
+            if resolved.kind == "":
+                cached = [{"name": k, "size": 0, "type": "directory"} for k in sorted(_kinds)]
+            elif resolved.resource_id is None:
+                cached = self._list_products(resolved.kind)
+            else:
+                if resolved.member and self._is_file(resolved):
+                    info = self.info(path)
+                    return [info] if detail else [info["name"]]
+                cached = self._member_entries(resolved)
+            self.dircache[path] = cached
+        return cached if detail else [e["name"] for e in cached]
+
+    def _is_file(self, resolved: PixxelPath) -> bool:
+        member = self.archive(resolved).members.get(resolved.member or "")
+        return member is not None and not member.is_dir
+
+    def _list_products(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "catalogs":
+            ids = [c.id for c in self.client.catalogs.search()]
+        elif kind == "order-items":
+            ids = [o.id for o in self.client.order_items.list()]
+        else:
+            ids = []
+        return [{"name": f"{kind}/{i}", "size": 0, "type": "directory"} for i in ids]
+
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Details of one path, answered from its parent's listing."""
+        path = self._strip_protocol(path)
+        resolved = self.resolve_path(path)
+        if resolved.kind == "" or resolved.resource_id is None:
+            return {"name": path, "size": 0, "type": "directory"}
+        if resolved.member is None:
+            self.archive(resolved).members  # noqa: B018  (a product that does not exist raises)
+            return {"name": path, "size": 0, "type": "directory"}
+        parent = self._parent(path)
+        for entry in self.ls(parent, detail=True):
+            if entry["name"] == path:
+                return dict(entry)
+        archive = self.archive(resolved)
+        archive.member(resolved.member)  # raises MemberNotFoundError (a FileNotFoundError)
+        raise FileNotFoundError(path)
+
+    # -- reading ------------------------------------------------------------------
+
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if mode != "rb":
+            raise PermissionError(f"pixxel:// is read-only; cannot open {path!r} with {mode!r}")
+        resolved = self.resolve_path(path)
+        if resolved.member is None:
+            raise IsADirectoryError(f"pixxel://{self._strip_protocol(path)} is a product folder")
+        archive = self.archive(resolved)
+        member = archive.member(resolved.member)
+        if not member.is_stored:
+            return archive.open(member.name)  # warns DeflatedMemberWarning
+        return PixxelFile(
+            self,
+            self._strip_protocol(path),
+            archive=archive,
+            member=member.name,
+            block_size=block_size if block_size is not None else 4 * 1024 * 1024,
+            cache_type=kwargs.pop("cache_type", "readahead"),
+            cache_options=cache_options,
+            size=member.file_size,
+        )
+
+    def cat_file(
+        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
+        """Bytes of a member (or of ``[start, end)`` of it), read by range."""
+        resolved = self.resolve_path(path)
+        if resolved.member is None:
+            raise IsADirectoryError(f"pixxel://{self._strip_protocol(path)} is a product folder")
+        archive = self.archive(resolved)
+        member = archive.member(resolved.member)
+        if not member.is_stored:
+            data = archive.read(member.name)
+            return data[start:end]
+        offset, size = archive.data_range(member.name)
+        lo, hi = _clip(start, end, size)
+        return archive.reader.read(offset + lo, offset + hi)
+
+    def cat_ranges(
+        self,
+        paths: list[str],
+        starts: int | list[int] | None,
+        ends: int | list[int] | None,
+        max_gap: int | None = None,
+        on_error: str = "return",
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Several ranges of one or more members; ranges of one product are fetched in parallel."""
+        n = len(paths)
+        starts_list = starts if isinstance(starts, list) else [starts] * n
+        ends_list = ends if isinstance(ends, list) else [ends] * n
+        if len(starts_list) != n or len(ends_list) != n:
+            raise InvalidInputError("paths, starts and ends must have the same length")
+        out: list[Any] = [None] * n
+        groups: dict[str, list[tuple[int, int, int]]] = {}
+        archives: dict[str, ZipArchive] = {}
+        for i, (path, start, end) in enumerate(zip(paths, starts_list, ends_list, strict=True)):
+            try:
+                resolved = self.resolve_path(path)
+                archive = self.archive(resolved)
+                member = archive.member(resolved.member or "")
+                if not member.is_stored:
+                    out[i] = self.cat_file(path, start, end)
+                    continue
+                offset, size = archive.data_range(member.name)
+                lo, hi = _clip(start, end, size)
+                key = archive.source.key
+                archives[key] = archive
+                groups.setdefault(key, []).append((i, offset + lo, offset + hi))
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                out[i] = exc
+        for key, items in groups.items():
+            blobs = archives[key].reader.read_ranges([(a, b) for _, a, b in items])
+            for (i, _, _), blob in zip(items, blobs, strict=True):
+                out[i] = blob
+        return out
+
+
+def _clip(start: int | None, end: int | None, size: int) -> tuple[int, int]:
+    lo = 0 if start is None else (start + size if start < 0 else start)
+    hi = size if end is None else (end + size if end < 0 else end)
+    lo, hi = max(0, min(lo, size)), max(0, min(hi, size))
+    return lo, max(lo, hi)
+
+
+def _rebuild(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> PixxelFileSystem:
+    fs: PixxelFileSystem = cls(*args, **kwargs)
+    return fs
+
+
+class PixxelFile(AbstractBufferedFile):
+    """A STORED product member opened through ``pixxel://``; reads go through the range reader."""
+
+    def __init__(
+        self, fs: PixxelFileSystem, path: str, *, archive: ZipArchive, member: str, **kwargs: Any
+    ) -> None:
+        self.archive = archive
+        self.member = member
+        self._data_offset, _ = archive.data_range(member)
+        super().__init__(fs, path, mode="rb", **kwargs)
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        lo, hi = _clip(start, end, self.size)
+        return self.archive.reader.read(self._data_offset + lo, self._data_offset + hi)

@@ -1,0 +1,414 @@
+"""Read byte ranges of a file behind a signed URL, re-signing when it expires.
+
+:class:`RangeReader` sends ranged GETs over one process-wide ``httpx.Client``,
+fetches the ranges of one read in parallel, and retries once after a 403 with
+a fresh URL from its :class:`URLSource` (check, lock, check again, so that many
+threads hitting the same expiry re-sign once). It never sends HEAD: the size
+comes from a suffix range's ``Content-Range``.
+
+A reader pickles as its URL source (ids and configuration), never as a live
+connection or an expiring URL, so dask workers rebuild it and re-sign on
+their own.
+
+Example:
+    >>> reader = RangeReader(StaticURLSource("http://127.0.0.1:8000/files/a.zip"))  # doctest: +SKIP
+    >>> reader.read_ranges([(0, 4), (100, 200)])  # doctest: +SKIP
+    [b'PK\\x03\\x04', b'...']
+"""
+
+from __future__ import annotations
+
+import atexit
+import bisect
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from pixxel_geo.api.errors import (
+    NetworkError,
+    NotFoundError,
+    RequestTimeoutError,
+    ServerError,
+    SignedURLError,
+    TransferError,
+)
+
+__all__ = [
+    "RangeReader",
+    "StaticURLSource",
+    "URLSource",
+    "coalesce_ranges",
+    "redact_url",
+]
+
+logger = logging.getLogger(__name__)
+
+MERGE_GAP = 32 * 1024
+"""Ranges closer than this are fetched in one request (a request costs more than the gap)."""
+MAX_PART = 8 * 1024 * 1024
+"""Merged ranges larger than this are split so the parts download in parallel."""
+DEFAULT_WORKERS = 16
+_RETRIES = 3
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+def redact_url(url: str) -> str:
+    """The URL without its query string (which holds the signature).
+
+    >>> redact_url("https://h/files/a.zip?X-Pixxel-Signature=s")
+    'https://h/files/a.zip'
+    """
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+@runtime_checkable
+class URLSource(Protocol):
+    """Something that can give a (fresh) signed URL for one file.
+
+    ``key`` identifies the file (no secrets); ``signed_url(fresh=True)`` must
+    ask the API again instead of returning a cached URL.
+    """
+
+    @property
+    def key(self) -> str: ...
+
+    def signed_url(self, fresh: bool = False) -> str: ...
+
+
+class StaticURLSource:
+    """A URL given as is: it cannot be re-signed.
+
+    Args:
+        url: a signed (or public) URL.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def key(self) -> str:
+        return "url:" + hashlib.sha256(self.url.encode()).hexdigest()[:32]
+
+    def signed_url(self, fresh: bool = False) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"StaticURLSource({redact_url(self.url)!r})"
+
+
+# One connection pool and one thread pool per process, created lazily and
+# re-created after a fork (a forked child must not share the parent's sockets).
+_pool_lock = threading.Lock()
+_pool_pid: int | None = None
+_http_client: httpx.Client | None = None
+_executor: ThreadPoolExecutor | None = None
+
+
+def _close_shared_pools() -> None:
+    global _http_client
+    with _pool_lock:
+        if _http_client is not None and _pool_pid == os.getpid():
+            _http_client.close()
+        _http_client = None
+
+
+atexit.register(_close_shared_pools)
+
+
+def _shared_pools() -> tuple[httpx.Client, ThreadPoolExecutor]:
+    global _pool_pid, _http_client, _executor
+    with _pool_lock:
+        if _pool_pid != os.getpid() or _http_client is None or _executor is None:
+            _http_client = httpx.Client(
+                timeout=httpx.Timeout(60.0, connect=10.0),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                follow_redirects=True,
+            )
+            _executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pixxel-range")
+            _pool_pid = os.getpid()
+        return _http_client, _executor
+
+
+def coalesce_ranges(
+    ranges: Sequence[tuple[int, int]], gap: int = MERGE_GAP, max_part: int = MAX_PART
+) -> list[tuple[int, int]]:
+    """Merge nearby ``[start, end)`` ranges and split very large ones.
+
+    Args:
+        ranges: byte ranges, end exclusive, in any order.
+        gap: ranges separated by at most this many bytes are merged.
+        max_part: merged ranges longer than this are cut into parts of about this size.
+
+    Returns:
+        Sorted, non-overlapping ranges covering all of ``ranges``.
+
+    >>> coalesce_ranges([(0, 10), (12, 20), (100, 110)], gap=5)
+    [(0, 20), (100, 110)]
+    """
+    merged: list[list[int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start <= merged[-1][1] + gap:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out: list[tuple[int, int]] = []
+    for start, end in merged:
+        while end - start > max_part * 1.5:
+            out.append((start, start + max_part))
+            start += max_part
+        out.append((start, end))
+    return out
+
+
+class RangeReader:
+    """Ranged GETs on one file behind a signed URL, with transparent re-signing.
+
+    Thread-safe. Pickles as its URL source and settings.
+
+    Args:
+        source: gives the URL and fresh URLs (see :class:`URLSource`).
+        max_workers: at most this many ranges of one read are fetched at once.
+        transport: an httpx transport (tests only; not pickled).
+    """
+
+    def __init__(
+        self,
+        source: URLSource,
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.source = source
+        self.max_workers = max_workers
+        self._transport = transport
+        self._own_client: httpx.Client | None = None
+        self._url: str | None = None
+        self._url_lock = threading.Lock()
+        self.size: int | None = None
+        self.requests = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"source": self.source, "max_workers": self.max_workers, "size": self.size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["source"], max_workers=state["max_workers"])  # type: ignore[misc]
+        self.size = state["size"]
+
+    def __repr__(self) -> str:
+        return f"RangeReader({self.source!r})"
+
+    # -- URL handling ---------------------------------------------------------
+
+    def _current_url(self) -> str:
+        url = self._url
+        if url is None:
+            with self._url_lock:
+                if self._url is None:
+                    self._url = self.source.signed_url()
+                url = self._url
+        return url
+
+    def _refresh_url(self, stale: str) -> str:
+        """Re-sign once for all threads that saw ``stale`` refused."""
+        with self._url_lock:
+            if self._url == stale:
+                logger.debug("signed URL refused; asking for a fresh one (%s)", self.source.key)
+                fresh = self.source.signed_url(fresh=True)
+                if fresh == stale:
+                    raise SignedURLError(
+                        f"the signed URL for {redact_url(stale)} was refused (expired or "
+                        "tampered) and its source cannot renew it; open the product by "
+                        "catalog id, Download or pixxel:// path so it can be re-signed"
+                    )
+                self._url = fresh
+            assert self._url is not None
+            return self._url
+
+    def _client(self) -> httpx.Client:
+        if self._transport is not None:
+            if self._own_client is None:
+                self._own_client = httpx.Client(transport=self._transport)
+            return self._own_client
+        return _shared_pools()[0]
+
+    # -- requests ---------------------------------------------------------------
+
+    def _get(self, range_header: str) -> httpx.Response:
+        """One ranged GET, re-signing once on 403 and retrying transient failures."""
+        url = self._current_url()
+        resigned = False
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            try:
+                response = self._client().get(url, headers={"Range": range_header})
+            except httpx.TimeoutException as exc:
+                if attempt < _RETRIES:
+                    time.sleep(0.2 * attempt)
+                    continue
+                raise RequestTimeoutError(
+                    f"reading {redact_url(url)} timed out ({type(exc).__name__}); "
+                    "check the network and retry"
+                ) from None
+            except httpx.TransportError as exc:
+                if attempt < _RETRIES:
+                    time.sleep(0.2 * attempt)
+                    continue
+                raise NetworkError(
+                    f"reading {redact_url(url)} failed: {type(exc).__name__}; "
+                    "check the network and retry"
+                ) from None
+            status = response.status_code
+            if status in (200, 206):
+                return response
+            if status == 403 and not resigned:
+                resigned = True
+                url = self._refresh_url(url)
+                continue
+            if status == 403:
+                raise SignedURLError(
+                    f"{redact_url(url)} was refused (403) even after re-signing; "
+                    "check that the download is still available"
+                )
+            if (status == 429 or status >= 500) and attempt < _RETRIES:
+                retry_after = response.headers.get("Retry-After", "")
+                delay = float(retry_after) if retry_after.isdigit() else 0.2 * attempt
+                time.sleep(min(delay, 5.0))
+                continue
+            if status == 404:
+                raise NotFoundError(
+                    f"{redact_url(url)} does not exist (404)",
+                    status_code=404,
+                    method="GET",
+                    path=urlsplit(url).path,
+                )
+            if status >= 500:
+                raise ServerError(
+                    f"reading {redact_url(url)} failed with HTTP {status}; retry later",
+                    status_code=status,
+                    method="GET",
+                    path=urlsplit(url).path,
+                )
+            raise TransferError(
+                f"reading {redact_url(url)} ({range_header}) failed with HTTP {status}",
+                path=urlsplit(url).path,
+            )
+
+    def _note_size(self, response: httpx.Response) -> tuple[int, int]:
+        """Return (start, total) from a response, remembering the file size."""
+        if response.status_code == 200:
+            total = len(response.content)
+            self.size = total
+            return 0, total
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        if not match:
+            raise TransferError("the server answered a range request without a Content-Range")
+        start = int(match.group(1))
+        if match.group(3) != "*":
+            self.size = int(match.group(3))
+        return start, self.size if self.size is not None else -1
+
+    def read_tail(self, length: int) -> tuple[bytes, int]:
+        """The last ``length`` bytes (fewer if the file is smaller) and their offset.
+
+        Sets :attr:`size` from the answer's ``Content-Range`` (one request, no HEAD).
+
+        Returns:
+            ``(data, offset_of_data)``.
+        """
+        response = self._get(f"bytes=-{length}")
+        start, _ = self._note_size(response)
+        return response.content, start
+
+    def get_size(self) -> int:
+        """The file's size, from ``Range: bytes=0-0`` if not known yet."""
+        if self.size is None:
+            self._note_size(self._get("bytes=0-0"))
+        assert self.size is not None
+        return self.size
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the file.
+
+        Raises:
+            SignedURLError: refused even after re-signing.
+            TransferError: the server did not give the bytes asked for.
+        """
+        if end <= start:
+            return b""
+        response = self._get(f"bytes={start}-{end - 1}")
+        got_start, _ = self._note_size(response)
+        data = response.content
+        if response.status_code == 200:
+            data = data[start:end]
+        elif got_start != start:
+            raise TransferError(
+                f"asked for bytes from {start}, the server answered from {got_start}"
+            )
+        if len(data) != end - start and (self.size is None or end <= self.size):
+            raise TransferError(f"asked for {end - start} bytes at {start}, got {len(data)}")
+        return data
+
+    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Several ``[start, end)`` ranges, fetched in parallel.
+
+        Nearby ranges are merged into one request; large ones are split.
+
+        Args:
+            ranges: byte ranges, end exclusive.
+
+        Returns:
+            The bytes of each range, in the order asked.
+        """
+        parts = coalesce_ranges(ranges)
+        if len(parts) == 1:
+            blobs = [self.read(*parts[0])]
+        else:
+            blobs = self._read_parallel(parts)
+        starts = [p[0] for p in parts]
+        out = []
+        for start, end in ranges:
+            k = bisect.bisect_right(starts, start) - 1
+            p_start = starts[k]
+            blob = blobs[k]
+            if end > parts[k][1]:
+                # Spans a split point: stitch consecutive parts.
+                chunks = []
+                j = k
+                while j < len(parts) and parts[j][0] < end:
+                    chunks.append(blobs[j])
+                    j += 1
+                blob = b"".join(chunks)
+            out.append(blob[start - p_start : end - p_start])
+        return out
+
+    def _read_parallel(self, parts: list[tuple[int, int]]) -> list[bytes]:
+        # At most max_workers requests of this read in flight; the pool is shared.
+        gate = threading.Semaphore(self.max_workers)
+        pool = _shared_pools()[1]
+        futures = []
+        for part in parts:
+            gate.acquire()
+            future = pool.submit(self.read, *part)
+            future.add_done_callback(lambda _f: gate.release())
+            futures.append(future)
+        return [f.result() for f in futures]
+
+    def iter_bytes(self, start: int, end: int, chunk: int = 1024 * 1024) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` as successive chunks (one ranged GET per chunk)."""
+        pos = start
+        while pos < end:
+            stop = min(end, pos + chunk)
+            yield self.read(pos, stop)
+            pos = stop

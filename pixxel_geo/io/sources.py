@@ -1,0 +1,254 @@
+"""Turn what the user holds (a catalog id, a Catalog, a Download, a URL, a pixxel:// path)
+into something that can give fresh signed URLs: a :class:`~pixxel_geo.io.reader.URLSource`.
+
+Sources pickle as ids plus the client's :class:`~pixxel_geo.ClientConfig`; a dask
+worker that unpickles one asks the API for its own URL. Download ids created for a
+catalog are cached per process, so every reader of that catalog shares one download.
+
+Other kinds of source (e.g. a delivery in the user's bucket) plug in with
+:func:`register_source_resolver`.
+
+Example:
+    >>> resolved = resolve_source("cat_123")  # doctest: +SKIP
+    >>> resolved.archive.names()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pixxel_geo.api.errors import InvalidInputError, SignedURLError
+from pixxel_geo.io.archive import ZipArchive, archive_for
+from pixxel_geo.io.reader import StaticURLSource, URLSource
+
+if TYPE_CHECKING:
+    from pixxel_geo.api._config import ClientConfig
+
+__all__ = [
+    "CatalogURLSource",
+    "DownloadURLSource",
+    "ResolvedSource",
+    "register_source_resolver",
+    "resolve_source",
+]
+
+_lock = threading.Lock()
+_clients: dict[Any, Any] = {}
+_download_ids: dict[tuple[str, str, str], str] = {}
+_urls: dict[str, str] = {}
+
+DOWNLOAD_WAIT_SECONDS = 600.0
+
+
+def client_for(config: ClientConfig | None) -> Any:
+    """A process-wide ``px.Client`` for ``config`` (``None``: from the environment)."""
+    import pixxel_geo as px
+
+    key: Any = config if config is not None else "env"
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = px.Client.from_config(config) if config is not None else px.Client()
+            _clients[key] = client
+        return client
+
+
+def _config_of(client: Any | None) -> ClientConfig:
+    return (client if client is not None else client_for(None)).config
+
+
+class DownloadURLSource:
+    """Signed URLs of one download resource, re-read from the API when asked.
+
+    Args:
+        download_id: the download resource's id.
+        config: the client configuration to ask the API with (pickled, no live client).
+        signed_url: a URL already known (used first; not pickled).
+    """
+
+    def __init__(
+        self, download_id: str, config: ClientConfig, signed_url: str | None = None
+    ) -> None:
+        self.download_id = download_id
+        self.config = config
+        if signed_url:
+            with _lock:
+                _urls.setdefault(self.key, signed_url)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"download_id": self.download_id, "config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.download_id = state["download_id"]
+        self.config = state["config"]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DownloadURLSource) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def key(self) -> str:
+        return f"download:{self.config.base_url}:{self.download_id}"
+
+    def signed_url(self, fresh: bool = False) -> str:
+        """The download's signed URL; ``fresh=True`` asks the API again."""
+        if not fresh:
+            with _lock:
+                known = _urls.get(self.key)
+            if known:
+                return known
+        client = client_for(self.config)
+        download = client.downloads.get(self.download_id)
+        if not download.signed_url:
+            download = client.downloads.wait(self.download_id, timeout=DOWNLOAD_WAIT_SECONDS)
+        if not download.signed_url:
+            raise SignedURLError(f"download {self.download_id} has no signed URL")
+        with _lock:
+            _urls[self.key] = download.signed_url
+        return str(download.signed_url)
+
+    def __repr__(self) -> str:
+        return f"DownloadURLSource({self.download_id!r})"
+
+
+class CatalogURLSource:
+    """Signed URLs for a catalog (or order item): one download resource made per process.
+
+    Args:
+        resource_id: the catalog id (or order item id).
+        config: the client configuration.
+        kind: ``"catalog"`` or ``"order_item"``.
+    """
+
+    def __init__(self, resource_id: str, config: ClientConfig, kind: str = "catalog") -> None:
+        if kind not in ("catalog", "order_item"):
+            raise InvalidInputError(f"kind must be 'catalog' or 'order_item', not {kind!r}")
+        self.resource_id = resource_id
+        self.config = config
+        self.kind = kind
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"resource_id": self.resource_id, "config": self.config, "kind": self.kind}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CatalogURLSource) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.config.base_url}:{self.resource_id}"
+
+    def download_id(self) -> str:
+        """The download resource serving this catalog (created on first use in the process)."""
+        cache_key = (self.config.base_url, self.kind, self.resource_id)
+        with _lock:
+            known = _download_ids.get(cache_key)
+        if known:
+            return known
+        client = client_for(self.config)
+        if self.kind == "catalog":
+            download = client.downloads.create(catalog_ids=[self.resource_id])
+        else:
+            download = client.downloads.create(order_item_ids=[self.resource_id])
+        download = client.downloads.wait(download.id, timeout=DOWNLOAD_WAIT_SECONDS)
+        with _lock:
+            known = _download_ids.setdefault(cache_key, download.id)
+            if known == download.id and download.signed_url:
+                _urls[DownloadURLSource(download.id, self.config).key] = download.signed_url
+        return known
+
+    def signed_url(self, fresh: bool = False) -> str:
+        """The catalog's current signed URL; ``fresh=True`` asks the API again."""
+        return DownloadURLSource(self.download_id(), self.config).signed_url(fresh=fresh)
+
+    def __repr__(self) -> str:
+        return f"CatalogURLSource({self.kind}={self.resource_id!r})"
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """A source made readable: the product archive and the member asked for (if any)."""
+
+    archive: ZipArchive
+    member: str | None = None
+    catalog_id: str | None = None
+    """The catalog, when known (for its STAC item)."""
+
+
+Resolver = Callable[[Any, Any], ResolvedSource]
+_resolvers: list[tuple[type, Resolver]] = []
+
+
+def register_source_resolver(cls: type, resolver: Resolver) -> None:
+    """Teach :func:`resolve_source` a new kind of source (e.g. a store delivery).
+
+    Args:
+        cls: instances of this class are handled by ``resolver``.
+        resolver: ``resolver(source, client) -> ResolvedSource``; the archive's URL
+            source may sign URLs of any kind (e.g. presigned S3 URLs).
+    """
+    _resolvers.insert(0, (cls, resolver))
+
+
+def resolve_source(source: Any, client: Any | None = None) -> ResolvedSource:
+    """Turn a source into a readable product archive.
+
+    Args:
+        source: a catalog id, a ``Catalog``, a ``Download``, a signed ``http(s)://`` URL,
+            a ``pixxel://`` path, a :class:`ResolvedSource`, a :class:`URLSource`, or any
+            type registered with :func:`register_source_resolver`.
+        client: a ``px.Client`` to ask the API with (default: one from the environment).
+
+    Returns:
+        The archive (shared per process) and the member named by the source, if any.
+
+    Raises:
+        InvalidInputError: the source is of no known kind.
+    """
+    if isinstance(source, ResolvedSource):
+        return source
+    for cls, resolver in _resolvers:
+        if isinstance(source, cls):
+            return resolver(source, client)
+    if isinstance(source, str):
+        if source.startswith("pixxel://"):
+            from pixxel_geo.io.filesystem import PixxelFileSystem
+
+            return PixxelFileSystem.resolve_source_path(source, client)
+        if source.startswith(("http://", "https://")):
+            return ResolvedSource(archive_for(StaticURLSource(source)))
+        if not source or "/" in source or source.strip() != source:
+            raise InvalidInputError(
+                f"{source!r} is not a catalog id, an http(s) URL or a pixxel:// path"
+            )
+        return ResolvedSource(
+            archive_for(CatalogURLSource(source, _config_of(client))), catalog_id=source
+        )
+    if isinstance(source, URLSource):
+        return ResolvedSource(archive_for(source))
+    kind = type(source).__name__
+    if kind == "Download" and hasattr(source, "signed_url"):
+        url_source = DownloadURLSource(source.id, _config_of(client), source.signed_url)
+        return ResolvedSource(archive_for(url_source))
+    if kind == "Catalog" and hasattr(source, "details"):
+        return ResolvedSource(
+            archive_for(CatalogURLSource(source.id, _config_of(client))), catalog_id=source.id
+        )
+    if kind == "OrderItem":
+        return ResolvedSource(
+            archive_for(CatalogURLSource(source.id, _config_of(client), kind="order_item"))
+        )
+    raise InvalidInputError(
+        f"cannot read from a {kind}: pass a catalog id, a Catalog, a Download, "
+        "a signed URL or a pixxel:// path"
+    )
