@@ -1,0 +1,118 @@
+"""Command line: ``python -m pixxel_geo.sandbox [--port P] [--token T] [--data-dir D] …``.
+
+Binds 127.0.0.1 (port 0 picks a free port), prints the URL and token, writes the port to
+``--port-file`` when given (how the launcher learns it), and serves until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from pixxel_geo.sandbox.settings import SandboxSettings
+
+TOKEN_ENV = "PIXXEL_SANDBOX_TOKEN"  # noqa: S105 (a variable name, not a secret)
+PARENT_ENV = "PIXXEL_SANDBOX_PARENT_PID"
+PR_SET_PDEATHSIG = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = SandboxSettings()
+    parser = argparse.ArgumentParser(
+        prog="pixxel-geo sandbox", description="Run a local emulator of the Pixxel API."
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument(
+        "--token", default=None, help=f"API token to accept (default: ${TOKEN_ENV} or random)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="state, products, buckets")
+    parser.add_argument("--bands", type=int, default=defaults.bands)
+    parser.add_argument("--size", type=int, default=defaults.width, help="width = height, px")
+    parser.add_argument("--count", type=int, default=defaults.count, help="catalogs to seed")
+    parser.add_argument("--url-lifetime", type=float, default=defaults.url_lifetime)
+    parser.add_argument("--download-seconds", type=float, default=defaults.download_seconds)
+    parser.add_argument("--delivery-seconds", type=float, default=defaults.delivery_seconds)
+    parser.add_argument("--head-status", type=int, default=defaults.head_status)
+    parser.add_argument("--port-file", type=Path, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM us when the launching process dies (PR_SET_PDEATHSIG)."""
+    expected = os.environ.get(PARENT_ENV)
+    if not expected or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    if str(os.getppid()) != expected:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sandbox server until it is stopped.
+
+    Args:
+        argv: command-line arguments (``sys.argv[1:]`` when None).
+
+    Returns:
+        The exit status.
+
+    Example:
+        >>> main(["--port", "8123", "--bands", "16", "--size", "256"])  # doctest: +SKIP
+    """
+    import uvicorn
+
+    from pixxel_geo.sandbox.app import create_app
+
+    args = _parser().parse_args(argv)
+    _die_with_parent()
+    try:
+        settings = SandboxSettings(
+            bands=args.bands,
+            width=args.size,
+            height=args.size,
+            count=args.count,
+            url_lifetime=args.url_lifetime,
+            download_seconds=args.download_seconds,
+            delivery_seconds=args.delivery_seconds,
+            head_status=args.head_status,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    token = args.token or os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="pixxel-sandbox-"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", args.port))
+    except OSError as exc:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+
+    app = create_app(settings, data_dir, token)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="h11", ws="none")
+    server = uvicorn.Server(config)
+    print(f"Pixxel sandbox on http://127.0.0.1:{port}", flush=True)
+    print(f"  token:    {token}", flush=True)
+    print(f"  data dir: {data_dir}", flush=True)
+    if args.port_file:
+        tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+        tmp.write_text(str(port), encoding="ascii")
+        os.replace(tmp, args.port_file)
+    server.run(sockets=[sock])
+    return 0

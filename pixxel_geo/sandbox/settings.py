@@ -1,0 +1,55 @@
+"""Settings of one sandbox server: product sizes, lifecycle durations, URL lifetime."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How the sandbox builds its products and moves its resources through their states.
+
+    Args:
+        bands: spectral bands per synthetic product.
+        width: product width in pixels.
+        height: product height in pixels.
+        count: number of catalogs in the seeded workspace (at most ``len(default_specs())``).
+        url_lifetime: seconds a signed URL stays valid after it is handed out.
+        download_seconds: seconds a download resource takes from ``created`` to ``success``.
+        delivery_seconds: seconds a delivery takes from ``CREATED`` to ``SUCCESS``.
+        head_status: status answered to ``HEAD`` on a signed URL (403 like a GET-only
+            presigned URL; set 200 to allow HEAD).
+
+    Example:
+        >>> SandboxSettings(bands=16, width=256, height=256).bands
+        16
+    """
+
+    bands: int = 150
+    width: int = 1024
+    height: int = 1024
+    count: int = 6
+    url_lifetime: float = 3600.0
+    download_seconds: float = 2.0
+    delivery_seconds: float = 3.0
+    head_status: int = 403
+
+    def __post_init__(self) -> None:
+        for name in ("bands", "width", "height", "count"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"SandboxSettings.{name} must be at least 1")
+        for name in ("url_lifetime", "download_seconds", "delivery_seconds"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"SandboxSettings.{name} must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SandboxSettings:
+        """Build settings from a dict, ignoring unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
