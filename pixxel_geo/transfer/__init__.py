@@ -1,0 +1,17 @@
+"""Downloads: parallel ranged GETs, resume, verification, safe extraction.
+
+Public names:
+    fetch: any (signed) URL to a file, resumable and verified.
+    download_products / adownload_products: Pixxel products (download
+        resources) to files, optionally extracted.
+    safe_extract: unpack a zip refusing zip-slip, links and zip bombs.
+    FileFinished: the event closing a file transfer, with numbers for summaries.
+"""
+
+from __future__ import annotations
+
+from pixxel_geo.transfer.engine import fetch
+from pixxel_geo.transfer.progress import FileFinished
+from pixxel_geo.transfer.retry import RetryPolicy
+
+__all__ = ["FileFinished", "RetryPolicy", "fetch"]

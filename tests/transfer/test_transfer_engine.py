@@ -1,0 +1,213 @@
+"""The engine against a real local HTTP server with Range support (edge cases)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from transfer_range_server import ServerState
+
+from pixxel_geo.api.errors import (
+    IntegrityError,
+    SignedURLError,
+    TransferCancelled,
+    TransferError,
+)
+from pixxel_geo.api.events import Event, Progress, Started, StateChanged
+from pixxel_geo.transfer import FileFinished, fetch
+from pixxel_geo.transfer.retry import RetryPolicy
+
+FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05)
+
+
+def test_parallel_ranged_download_is_complete_and_verified(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    events: list[Event] = []
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=4, part_size=100_000, on_event=events.append)
+    assert out.read_bytes() == payload
+    ranged = [r for r in state.log if r[1] and r[1] != "bytes=0-0"]
+    assert len(ranged) == 11  # ceil(1_000_003 / 100_000)
+    assert all(status == 206 for _, _, status in ranged)
+    assert state.log[0] == ("GET", "bytes=0-0", 206)  # sized with a ranged GET, never HEAD
+    assert not (tmp_path / "f.bin.part").exists()
+    assert not (tmp_path / "f.bin.part.json").exists()
+    statuses = [e.status for e in events if isinstance(e, StateChanged)]
+    assert statuses == ["sizing", "downloading", "verifying"]
+    assert any(isinstance(e, Started) and e.total == len(payload) for e in events)
+    assert [e for e in events if isinstance(e, Progress)][-1].done == len(payload)
+    finished = events[-1]
+    assert isinstance(finished, FileFinished)
+    assert finished.verified == "sha-256" and finished.fetched == len(payload)
+
+
+def test_wrong_digest_raises_integrity_error_and_places_nothing(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    flipped = bytearray(payload)
+    flipped[123_456] ^= 0x01
+    state.advertised = bytes(flipped)  # the server announces the digest of other bytes
+    with pytest.raises(IntegrityError, match="sha-256"):
+        fetch(url + "?sig=1", tmp_path / "f.bin", connections=3, part_size=64_000)
+    assert list(tmp_path.iterdir()) == []  # nothing placed, corrupt partial dropped
+
+
+def test_server_without_range_gets_one_stream(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.honour_range = False
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=4, part_size=100_000)
+    assert out.read_bytes() == payload
+    assert [status for _, _, status in state.log] == [200, 200]  # probe, then one stream
+
+
+def test_5xx_on_ranged_requests_are_retried(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.fail_ranged = 4
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", part_size=200_000, retry=FAST_RETRY)
+    assert out.read_bytes() == payload
+    assert sum(1 for r in state.log if r[2] == 503) == 4
+
+
+def test_403_renews_the_url_once_for_all_threads(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    calls: list[int] = []
+
+    def refresh() -> str:
+        calls.append(1)
+        state.valid_sig = "2"
+        return url + "?sig=2"
+
+    state.valid_sig = "2"  # the URL we start with has already expired
+    events: list[Event] = []
+    out = fetch(
+        url + "?sig=1",
+        tmp_path / "f.bin",
+        connections=4,
+        part_size=100_000,
+        refresh=refresh,
+        on_event=events.append,
+    )
+    assert out.read_bytes() == payload
+    assert len(calls) == 1
+    assert "sig=" not in repr(events)
+
+
+def test_403_without_refresh_is_a_clear_error_without_the_query(
+    local_file: tuple[ServerState, str], tmp_path: Path
+) -> None:
+    _, url = local_file
+    with pytest.raises(SignedURLError) as caught:
+        fetch(url + "?sig=expired", tmp_path / "f.bin")
+    assert "sig=" not in str(caught.value)
+    assert "/file.bin" in str(caught.value)
+
+
+def test_enospc_keeps_the_part_file_and_says_so(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url = local_file
+    real_pwrite = os.pwrite
+    written = [0]
+    lock = threading.Lock()
+
+    def full_disk(fd: int, data: bytes, offset: int) -> int:
+        with lock:
+            if written[0] >= 300_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written[0] += len(data)
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", full_disk)
+    with pytest.raises(TransferError, match="No space left") as caught:
+        fetch(url + "?sig=1", tmp_path / "f.bin", connections=2, part_size=100_000)
+    assert "resumes" in str(caught.value)
+    assert (tmp_path / "f.bin.part").exists()
+    sidecar = json.loads((tmp_path / "f.bin.part.json").read_text())
+    assert sidecar["done"]  # some parts were saved for resuming
+    assert not (tmp_path / "f.bin").exists()
+
+    monkeypatch.setattr(os, "pwrite", real_pwrite)
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=2, part_size=999)
+    assert out.read_bytes() == payload  # resumed with the recorded part size
+
+
+def test_cancel_keeps_partial_and_resume_skips_finished_parts(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    cancel = threading.Event()
+    state.after_ranged = lambda served: served >= 6 and cancel.set()
+
+    with pytest.raises(TransferCancelled, match="resumes"):
+        fetch(
+            url + "?sig=1",
+            tmp_path / "f.bin",
+            connections=1,
+            part_size=50_000,
+            cancel=cancel,
+        )
+    done = json.loads((tmp_path / "f.bin.part.json").read_text())["done"]
+    assert done
+    state.after_ranged = None
+    state.log.clear()
+    fetch(url + "?sig=1", tmp_path / "f.bin", connections=2, part_size=50_000)
+    assert (tmp_path / "f.bin").read_bytes() == payload
+    asked = {r[1] for r in state.log if r[1] != "bytes=0-0"}
+    for index in done:
+        assert f"bytes={index * 50_000}-{index * 50_000 + 49_999}" not in asked
+
+
+def test_existing_verified_file_is_skipped_and_foreign_file_is_refused(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    fetch(url + "?sig=1", tmp_path / "f.bin")
+    state.log.clear()
+    events: list[Event] = []
+    fetch(url + "?sig=1", tmp_path / "f.bin", on_event=events.append)
+    assert [r[1] for r in state.log] == ["bytes=0-0"]  # sized, nothing fetched
+    assert isinstance(events[-1], FileFinished) and events[-1].skipped
+
+    (tmp_path / "g.bin").write_bytes(b"someone else's file")
+    with pytest.raises(TransferError, match="overwrite"):
+        fetch(url + "?sig=1", tmp_path / "g.bin")
+    assert (tmp_path / "g.bin").read_bytes() == b"someone else's file"
+    fetch(url + "?sig=1", tmp_path / "g.bin", overwrite=True)
+    assert (tmp_path / "g.bin").read_bytes() == payload
+
+
+def test_changed_remote_restarts_cleanly(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    cancel = threading.Event()
+    state.after_ranged = lambda served: served >= 3 and cancel.set()
+
+    # leave a partial download of the old version behind
+    with pytest.raises(TransferCancelled):
+        fetch(
+            url + "?sig=1",
+            tmp_path / "f.bin",
+            connections=1,
+            part_size=100_000,
+            cancel=cancel,
+        )
+    assert (tmp_path / "f.bin.part.json").exists()
+    state.after_ranged = None
+    state.payload = payload[::-1]  # new ETag and digest
+    state.log.clear()
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", part_size=100_000)
+    assert out.read_bytes() == payload[::-1]
+    assert len([r for r in state.log if r[1] != "bytes=0-0"]) == 11  # every part fetched anew
