@@ -223,7 +223,7 @@ class BaseClient:
                 if response.is_success:
                     return _decode(response)
                 error = error_from_response(response, self.config)
-                retry_after = getattr(error, "retry_after", None)
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
                 status = response.status_code
                 ambiguous = status >= 500
                 retryable = status in policy.retry_statuses and (idempotent or status == 429)

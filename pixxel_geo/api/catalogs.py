@@ -48,8 +48,8 @@ def search_body(
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v0/catalogs/search`` (without paging), checked.
 
-    ``sort_by`` may be the API's list form or a shorthand: ``"datetime"``,
-    ``"-datetime"`` (descending).
+    ``sort_by`` may be the API's list form (``[{"datetime": "DESC"}]``) or a
+    shorthand: ``"datetime"``, ``"-datetime"`` (descending).
     """
     body: dict[str, Any] = {}
     if bbox is not None:
@@ -71,9 +71,9 @@ def search_body(
         body["query"] = query
     if sort_by:
         if isinstance(sort_by, str):
-            direction = "desc" if sort_by.startswith("-") else "asc"
-            field = sort_by.lstrip("+-")
-            body["sort_by"] = [{"field": f"properties->>'{field}'", "direction": direction}]
+            # The schema's form: a list of {field: "ASC" | "DESC"} objects.
+            direction = "DESC" if sort_by.startswith("-") else "ASC"
+            body["sort_by"] = [{sort_by.lstrip("+-"): direction}]
         else:
             body["sort_by"] = list(sort_by)
     return body

@@ -1,0 +1,173 @@
+"""Retries: which requests, how long, and never a duplicate create."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+
+import httpx
+import pytest
+
+import pixxel_geo as px
+from pixxel_geo.api._retry import parse_retry_after
+
+from .conftest import envelope
+
+DELIVERY = {"delivery_id": "d1", "catalog_id": "c1", "status": "CREATED", "cloud_delivery": {"config": "s1"}}
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    recorded: list[float] = []
+    monkeypatch.setattr("pixxel_geo.api.client.time.sleep", recorded.append)
+    return recorded
+
+
+def test_retry_after_seconds_is_honoured(make_client, sleeps):
+    answers = iter(
+        [
+            envelope(429, "rate_limited", "slow down", **{"Retry-After": "7"}),
+            httpx.Response(200, json={"stores": []}),
+        ]
+    )
+    client, rec = make_client(lambda r: next(answers), retry=px.RetryPolicy(max_attempts=3, backoff_cap=60))
+    assert client.stores.list() == []
+    assert sleeps == [7.0] and len(rec.requests) == 2
+
+
+def test_retry_after_http_date(make_client, sleeps):
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
+    answers = iter(
+        [
+            envelope(503, "unavailable", "busy", **{"Retry-After": when}),
+            httpx.Response(200, json={"stores": []}),
+        ]
+    )
+    client, _ = make_client(lambda r: next(answers), retry=px.RetryPolicy(max_attempts=3, backoff_cap=60))
+    client.stores.list()
+    assert 15 <= sleeps[0] <= 21
+
+
+def test_backoff_is_capped_and_jittered(make_client, sleeps):
+    client, rec = make_client(
+        lambda r: envelope(500, "oops", "broken"),
+        retry=px.RetryPolicy(max_attempts=6, backoff_base=1, backoff_cap=3),
+    )
+    with pytest.raises(px.ServerError):
+        client.catalogs.get("c1")
+    assert len(rec.requests) == 6 and len(sleeps) == 5
+    assert all(0 <= s <= 3 for s in sleeps)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+def test_idempotent_requests_retry_on(make_client, sleeps, status):
+    answers = iter([envelope(status, "x", "y"), httpx.Response(200, json={"id": "c1"})])
+    client, rec = make_client(lambda r: next(answers))
+    assert client.catalogs.get("c1").id == "c1"
+    assert len(rec.requests) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
+def test_no_retry_on_client_errors(make_client, status):
+    client, rec = make_client(lambda r: envelope(status, "x", "y"))
+    with pytest.raises(px.APIError):
+        client.catalogs.get("c1")
+    assert len(rec.requests) == 1
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("0") == 0.0
+    assert parse_retry_after("-3") == 0.0
+    assert parse_retry_after("") is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(email.utils.formatdate(1000, usegmt=True), now=990) == pytest.approx(10)
+
+
+def test_lost_delivery_answer_is_found_not_repeated(make_client, sleeps):
+    """A 502 after the server created the delivery: the client finds it instead of re-posting."""
+    created: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            created.append({**DELIVERY, "delivery_id": f"d{len(created) + 1}"})
+            return httpx.Response(502, text="bad gateway")
+        return httpx.Response(200, json={"deliveries": created})
+
+    client, rec = make_client(handler)
+    result = client.deliveries.create("s1", catalog_ids=["c1"])
+    assert [d.delivery_id for d in result] == ["d1"]
+    assert [r.method for r in rec.requests].count("POST") == 1
+    assert len(created) == 1
+
+
+def test_dropped_connection_on_create_is_checked_then_retried(make_client, sleeps):
+    """The answer was lost and nothing was created: only then is the POST sent again."""
+    posts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posts.append(1)
+            if len(posts) == 1:
+                raise httpx.RemoteProtocolError("peer closed connection", request=request)
+            return httpx.Response(201, json={"deliveries": [DELIVERY]})
+        return httpx.Response(200, json={"deliveries": []})
+
+    client, rec = make_client(handler)
+    result = client.deliveries.create("s1", catalog_ids=["c1"])
+    assert [d.delivery_id for d in result] == ["d1"] and len(posts) == 2
+    methods = [r.method for r in rec.requests]
+    # snapshot, first POST, look-up, second POST
+    assert methods == ["GET", "POST", "GET", "POST"]
+
+
+def test_existing_deliveries_are_not_mistaken_for_new_ones(make_client, sleeps):
+    old = {**DELIVERY, "delivery_id": "old"}
+    state = {"deliveries": [old]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            if "posted" not in state:
+                state["posted"] = True
+                raise httpx.ReadTimeout("timeout", request=request)
+            return httpx.Response(201, json={"deliveries": [{**DELIVERY, "delivery_id": "new"}]})
+        return httpx.Response(200, json={"deliveries": state["deliveries"]})
+
+    client, _ = make_client(handler)
+    assert [d.delivery_id for d in client.deliveries.create("s1", catalog_ids=["c1"])] == ["new"]
+
+
+def test_connect_error_on_create_is_retried_directly(make_client, sleeps):
+    """A refused connection never reached the server, so the POST is simply retried."""
+    attempts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(201, json={"id": "dl1", "status": "created"})
+
+    client, _ = make_client(handler)
+    assert client.downloads.create(catalog_ids=["c1"]).id == "dl1"
+    assert len(attempts) == 2
+
+
+def test_ambiguous_download_create_is_not_resent(make_client, sleeps):
+    client, rec = make_client(lambda r: httpx.Response(503, text="unavailable"))
+    with pytest.raises(px.ServerError, match="may have been created"):
+        client.downloads.create(catalog_ids=["c1"])
+    assert len(rec.requests) == 1
+
+
+def test_rate_limited_create_is_retried(make_client, sleeps):
+    """429 means the request was not processed: safe to send again."""
+    answers = iter(
+        [
+            envelope(429, "rate", "slow", **{"Retry-After": "1"}),
+            httpx.Response(201, json={"id": "dl1", "status": "created"}),
+        ]
+    )
+    client, rec = make_client(lambda r: next(answers), retry=px.RetryPolicy(max_attempts=2, backoff_cap=60))
+    assert client.downloads.create(catalog_ids=["c1"]).id == "dl1"
+    assert len(rec.requests) == 2 and sleeps == [1.0]
+    assert json.loads(rec.requests[1].content) == {"catalog_ids": ["c1"], "order_item_ids": []}

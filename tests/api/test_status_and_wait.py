@@ -1,0 +1,81 @@
+"""Status vocabularies, unknown values, and bounded, observable waits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+import pixxel_geo as px
+
+
+@pytest.mark.parametrize(
+    ("cls", "raw", "value", "final", "success"),
+    [
+        (px.DeliveryStatus, "SUCCESS", "SUCCESS", True, True),
+        (px.DeliveryStatus, "SUCCESSFUL", "SUCCESS", True, True),
+        (px.DeliveryStatus, "in_progress", "IN_PROGRESS", False, False),
+        (px.DeliveryStatus, "FAILED", "FAILED", True, False),
+        (px.DeliveryStatus, "UNSPECIFIED", "UNSPECIFIED", False, False),
+        (px.DeliveryStatus, "QUARANTINED", "UNKNOWN", False, False),
+        (px.DeliveryStatus, None, "UNKNOWN", False, False),
+        (px.DownloadStatus, "success", "SUCCESS", True, True),
+        (px.DownloadStatus, "created", "CREATED", False, False),
+        (px.DownloadStatus, "SUCCESS", "SUCCESS", True, True),
+        (px.DownloadStatus, "expired", "UNKNOWN", False, False),
+    ],
+)
+def test_normalisation(cls, raw, value, final, success):
+    status = cls(raw)
+    assert status.value == value and status.is_final is final and status.is_success is success
+    assert status.raw == ("" if raw is None else raw)
+
+
+def test_unknown_never_equals_a_known_status():
+    unknown = px.DeliveryStatus("ARCHIVED")
+    assert unknown != "SUCCESS" and unknown != "FAILED" and not unknown.is_failure
+    assert "ARCHIVED" in str(unknown)
+
+
+def test_unknown_delivery_status_keeps_waiting_until_deadline(make_client):
+    odd = {"delivery_id": "d1", "catalog_id": "c1", "status": "ARCHIVING"}
+    client, rec = make_client(lambda r: httpx.Response(200, json={"deliveries": [odd]}))
+    events: list[px.Event] = []
+    with pytest.raises(px.WaitTimeoutError) as info:
+        client.deliveries.wait(["d1"], timeout=0.05, on_event=events.append)
+    assert info.value.resources == {"d1": "UNKNOWN('ARCHIVING')"}
+    assert len(rec.requests) >= 1
+    assert any(isinstance(e, px.StateChanged) and "ARCHIVING" in e.status for e in events)
+
+
+def test_download_with_unknown_status_is_not_ready(make_client):
+    client, _ = make_client(lambda r: httpx.Response(200, json={"id": "dl", "status": "mystery"}))
+    with pytest.raises(px.WaitTimeoutError):
+        client.downloads.wait("dl", timeout=0.05)
+
+
+def test_waiting_for_many_deliveries_uses_one_list_call_per_poll(make_client):
+    polls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        polls["n"] += 1
+        status = "SUCCESS" if polls["n"] >= 3 else "IN_PROGRESS"
+        return httpx.Response(
+            200,
+            json={
+                "deliveries": [
+                    {"delivery_id": f"d{i}", "catalog_id": f"c{i}", "status": status} for i in range(5)
+                ]
+            },
+        )
+
+    client, rec = make_client(handler)
+    done = client.deliveries.wait([f"d{i}" for i in range(5)], timeout=5)
+    assert [d.delivery_id for d in done] == [f"d{i}" for i in range(5)]
+    assert len(rec.requests) == 3
+    assert all("delivery_id" not in r.url.params for r in rec.requests)
+
+
+def test_poll_intervals_back_off_to_a_cap():
+    intervals = px.PollSchedule(first=1.0, factor=1.5, cap=12.0).intervals(timeout=1000)
+    values = [next(intervals) for _ in range(10)]
+    assert values[0] == 1.0 and values == sorted(values) and max(values) == 12.0
