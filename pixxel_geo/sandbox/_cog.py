@@ -92,7 +92,7 @@ def write_cog(
         rng: random source for the sensor noise.
         tags: dataset-level metadata tags.
     """
-    k, h, w = scene.abundances.shape
+    _, h, w = scene.abundances.shape
     bands = len(grid)
     sigma = _noise_sigma(grid)
     strip = TILE
@@ -133,9 +133,7 @@ def write_cog(
                     CENTRAL_WAVELENGTH_UM=f"{grid.centers[i] / 1000.0:.6f}",
                     FWHM_UM=f"{grid.fwhm[i] / 1000.0:.6f}",
                 )
-                dst.update_tags(
-                    i + 1, wavelength=f"{grid.centers[i]:.3f}", fwhm=f"{grid.fwhm[i]:.3f}"
-                )
+                dst.update_tags(i + 1, wavelength=f"{grid.centers[i]:.3f}", fwhm=f"{grid.fwhm[i]:.3f}")
             factors = overview_factors(w, h)
             if factors:
                 dst.build_overviews(factors, Resampling.average)

@@ -84,9 +84,7 @@ def _interp_matrix(n_out: int, n_in: int) -> Float:
     return m
 
 
-def smooth_field(
-    rng: np.random.Generator, shape: tuple[int, int], cell_px: float, octaves: int = 3
-) -> Float:
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], cell_px: float, octaves: int = 3) -> Float:
     """Fractal value noise, roughly zero-mean with unit standard deviation.
 
     Args:
@@ -158,10 +156,8 @@ def _parcels(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], alph
     p.paint(alpha * track * 0.8, {"soil": 0.7, "asphalt": 0.3})
 
 
-def _river(
-    p: _Painter, rng: np.random.Generator, shape: tuple[int, int], width_px: float, turbid: float
-) -> Float:
-    """A meandering river running top to bottom; returns its water mask."""
+def _river_masks(rng: np.random.Generator, shape: tuple[int, int], width_px: float) -> tuple[Float, Float]:
+    """A meandering river running top to bottom: (water mask, riparian bank mask)."""
     h, w = shape
     y = np.arange(h, dtype=np.float32)
     x0 = rng.uniform(0.2, 0.8) * w
@@ -169,18 +165,25 @@ def _river(
     period = rng.uniform(0.6, 1.4) * h
     wander = smooth_field(rng, (h, 1), h / 4.0, octaves=2)[:, 0] * 0.03 * w
     centre = x0 + amp * np.sin(2 * np.pi * y / period + rng.uniform(0, 2 * np.pi)) + wander
-    half = width_px / 2.0 * (1.0 + 0.25 * smooth_field(rng, (h, 1), h / 6.0)[:, 0])
+    half = width_px / 2.0 * np.clip(1.0 + 0.25 * smooth_field(rng, (h, 1), h / 6.0)[:, 0], 0.5, 2)
     dist = np.abs(np.arange(w, dtype=np.float32)[None, :] - centre[:, None])
     water = np.clip(half[:, None] - dist + 0.5, 0.0, 1.0).astype(np.float32)
-    bank = np.clip((half[:, None] * 3.0 - dist) / 3.0, 0.0, 1.0).astype(np.float32) * (1 - water)
-    p.paint(bank * 0.8, {"forest": 0.6, "vegetation": 0.3, "soil": 0.1})
-    p.paint(water, {"turbid_water": turbid, "water": 1.0 - turbid})
-    return water
+    bank = np.clip((half[:, None] * 2.5 - dist) / 3.0, 0.0, 1.0).astype(np.float32)
+    return water, bank
 
 
-def _town(
-    p: _Painter, rng: np.random.Generator, shape: tuple[int, int], radius_px: float
-) -> Float:
+def _rivers(
+    p: _Painter, rng: np.random.Generator, shape: tuple[int, int], widths: list[float], turbid: float
+) -> None:
+    """Rivers with wooded banks; all banks are painted before any water so channels stay open."""
+    masks = [_river_masks(rng, shape, width) for width in widths]
+    for _, bank in masks:
+        p.paint(bank * 0.8, {"forest": 0.6, "vegetation": 0.3, "soil": 0.1})
+    for water, _ in masks:
+        p.paint(water, {"turbid_water": turbid, "water": 1.0 - turbid})
+
+
+def _town(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], radius_px: float) -> Float:
     """A built-up patch with a street grid, roofs, concrete and a few trees; returns its mask."""
     h, w = shape
     cy, cx = rng.uniform(0.25, 0.75) * h, rng.uniform(0.25, 0.75) * w
@@ -194,8 +197,8 @@ def _town(
     lot_id = (yy.astype(np.int32) // lot) * 7919 + (xx.astype(np.int32) // lot)
     lot_rand = np.random.default_rng(int(rng.integers(2**31))).random(int(lot_id.max()) + 1)
     pick = lot_rand[lot_id].astype(np.float32)
-    roof = (pick < 0.45).astype(np.float32)
-    concrete = ((pick >= 0.45) & (pick < 0.85)).astype(np.float32)
+    roof = (pick < 0.25).astype(np.float32)
+    concrete = ((pick >= 0.25) & (pick < 0.85)).astype(np.float32)
     trees = (pick >= 0.85).astype(np.float32)
     p.paint(
         mask,
@@ -265,9 +268,10 @@ def paint_scene(
     dry = np.clip(0.25 + 0.15 * f2, 0.0, 1.0)
     p.paint(1.0, {"vegetation": veg, "dry_vegetation": dry, "soil": np.clip(1 - veg - dry, 0.05, 1)})
     ones = np.ones(shape, dtype=np.float32)
+    shade: Float | None = None
     if landscape == "agricultural":
         _parcels(p, rng, shape, ones * 0.95)
-        _river(p, rng, shape, 22 * scale + 3, turbid=0.6)
+        _rivers(p, rng, shape, [22 * scale + 3], turbid=0.5)
         _town(p, rng, shape, 120 * scale + 6)
     elif landscape == "coastal_city":
         _parcels(p, rng, shape, np.clip(f1 + 0.3, 0.0, 1.0))
@@ -277,30 +281,29 @@ def paint_scene(
         _parcels(p, rng, shape, ones * 0.9)
         mangrove = np.clip(f2 * 2.0, 0.0, 1.0)
         p.paint(mangrove, {"forest": 0.85, "turbid_water": 0.15})
-        for width in (40, 26, 18, 12):
-            _river(p, rng, shape, width * scale + 2, turbid=0.9)
+        _rivers(p, rng, shape, [width * scale + 2 for width in (44, 30, 20, 12)], turbid=0.85)
         _town(p, rng, shape, 70 * scale + 5)
     elif landscape == "forest":
         canopy = np.clip(0.85 + 0.1 * smooth_field(rng, shape, 12 * scale + 3, octaves=2), 0, 1)
         p.paint(np.clip(f2 * 3.0 + 2.0, 0.0, 1.0), {"forest": canopy, "vegetation": 1 - canopy})
         clearing = np.clip(smooth_field(rng, shape, 90 * scale + 6, octaves=3) * 3.0 - 4.0, 0, 1)
         p.paint(clearing, {"vegetation": 0.5, "soil": 0.4, "dry_vegetation": 0.1})
-        _river(p, rng, shape, 16 * scale + 2, turbid=0.4)
+        _rivers(p, rng, shape, [16 * scale + 2], turbid=0.3)
     else:  # desert
-        dunes = 0.5 + 0.5 * np.sin(
-            np.arange(w, dtype=np.float32)[None, :] / (14.0 * scale + 2)
-            + 3.0 * smooth_field(rng, shape, 150 * scale + 8, octaves=2)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        dune_phase = (0.8 * xx + 0.6 * yy) / (22.0 * scale + 2) + 2.5 * smooth_field(
+            rng, shape, 180 * scale + 8, octaves=2
         )
+        dunes = 0.5 + 0.5 * np.sin(dune_phase)
+        shade = 0.95 + 0.05 * np.cos(dune_phase)  # lee and stoss slopes of the dunes
         sandy = np.clip(f1 * 1.5 + 1.0, 0.0, 1.0)
         p.paint(sandy, {"sand": 0.85 + 0.1 * dunes, "soil": 0.15 - 0.1 * dunes + 0.01})
         _pivots(p, rng, shape, int(rng.integers(3, 7)))
         _town(p, rng, shape, 50 * scale + 5)
 
-    brightness = (1.0 + 0.05 * smooth_field(rng, shape, 64 * scale + 4, octaves=3)).astype(
-        np.float32
-    )
-    if landscape == "desert":
-        brightness *= (0.93 + 0.07 * np.cos(np.arange(w, dtype=np.float32) / 9.0))[None, :]
+    brightness = (1.0 + 0.05 * smooth_field(rng, shape, 64 * scale + 4, octaves=3)).astype(np.float32)
+    if shade is not None:
+        brightness *= shade
 
     valid, footprint = _swath(rng, shape)
     if cloud_cover > 0:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from affine import Affine
@@ -35,12 +35,12 @@ def parse_time(text: str) -> datetime:
         ) from exc
     if value.tzinfo is None:
         raise ValueError(f"datetime {text!r} has no time zone; append 'Z' for UTC")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with microseconds, as the Pixxel API writes timestamps."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def sun_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
@@ -49,7 +49,7 @@ def sun_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
     Returns:
         (azimuth clockwise from north, elevation above the horizon).
     """
-    when = when.astimezone(timezone.utc)
+    when = when.astimezone(UTC)
     day = when.timetuple().tm_yday
     hour = when.hour + when.minute / 60 + when.second / 3600
     g = 2 * math.pi / 365 * (day - 1 + (hour - 12) / 24)
@@ -72,9 +72,7 @@ def sun_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
     true_solar_min = hour * 60 + eqtime + 4 * lon
     hour_angle = math.radians(true_solar_min / 4 - 180)
     phi = math.radians(lat)
-    cos_zen = math.sin(phi) * math.sin(decl) + math.cos(phi) * math.cos(decl) * math.cos(
-        hour_angle
-    )
+    cos_zen = math.sin(phi) * math.sin(decl) + math.cos(phi) * math.cos(decl) * math.cos(hour_angle)
     zen = math.acos(max(-1.0, min(1.0, cos_zen)))
     az = math.degrees(
         math.atan2(
@@ -156,8 +154,7 @@ def stac_item(
             "eo:cloud_cover": round(float(cloud_cover), 2),
             "proj:epsg": epsg,
             "proj:shape": [shape[0], shape[1]],
-            "proj:transform": [transform.a, transform.b, transform.c, transform.d, transform.e,
-                               transform.f],  # fmt: skip
+            "proj:transform": list(transform)[:6],
             "view:off_nadir": off_nadir,
             "view:sun_azimuth": sun[0],
             "view:sun_elevation": sun[1],
@@ -252,8 +249,7 @@ def metadata_document(
             "interleave": interleave,
             "tile_size": 256,
             "crs": f"EPSG:{epsg}",
-            "transform": [transform.a, transform.b, transform.c, transform.d, transform.e,
-                          transform.f],  # fmt: skip
+            "transform": list(transform)[:6],
         },
         "radiometry": {
             "quantity": "surface reflectance",
@@ -269,8 +265,6 @@ def metadata_document(
                 "fwhm": fwhm,
                 "unit": "nm",
             }
-            for i, (name, centre, fwhm) in enumerate(
-                zip(grid.names, grid.centers, grid.fwhm, strict=True)
-            )
+            for i, (name, centre, fwhm) in enumerate(zip(grid.names, grid.centers, grid.fwhm, strict=True))
         ],
     }

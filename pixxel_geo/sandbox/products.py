@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,15 +101,14 @@ class ProductSpec:
     max_nm: float = 1000.0
 
     def __post_init__(self) -> None:
-        if not self.item_id or any(c in self.item_id for c in "/\\:*?\"<>| "):
+        if not self.item_id or any(c in self.item_id for c in '/\\:*?"<>| '):
             raise ValueError(
                 f"item_id {self.item_id!r} must be non-empty and usable as a file name "
                 "(no slashes, spaces or wildcards)"
             )
         if not (-180.0 <= self.lon <= 180.0) or not (-80.0 <= self.lat <= 84.0):
             raise ValueError(
-                f"lon/lat ({self.lon}, {self.lat}) must lie within the UTM domain "
-                "(-180..180, -80..84)"
+                f"lon/lat ({self.lon}, {self.lat}) must lie within the UTM domain (-180..180, -80..84)"
             )
         if not (0.0 <= self.cloud_cover <= 100.0):
             raise ValueError(f"cloud_cover must be a percentage 0-100, got {self.cloud_cover}")
@@ -188,7 +187,7 @@ def default_specs(
         place, lon, lat, day, cloud = _DEFAULT_SCENES[n % len(_DEFAULT_SCENES)]
         revisit = n // len(_DEFAULT_SCENES)
         local_hours = 10.75 + ((n * 37) % 23 - 11) / 60.0
-        start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
         when = start + timedelta(days=97 * revisit, hours=local_hours - lon / 15.0)
         when = when.replace(microsecond=(n * 137_911) % 1_000_000)
         platform = f"FF0{n % 3 + 1}"
@@ -227,17 +226,13 @@ def _geotransform(spec: ProductSpec, epsg: int) -> Affine:
     xs, ys = warp_transform("EPSG:4326", f"EPSG:{epsg}", [spec.lon], [spec.lat])
     cx = round(xs[0] / GSD_M) * GSD_M
     cy = round(ys[0] / GSD_M) * GSD_M
-    return Affine(
-        GSD_M, 0.0, cx - spec.width // 2 * GSD_M, 0.0, -GSD_M, cy + spec.height // 2 * GSD_M
-    )
+    return Affine(GSD_M, 0.0, cx - spec.width // 2 * GSD_M, 0.0, -GSD_M, cy + spec.height // 2 * GSD_M)
 
 
-def _footprint_lonlat(
-    ring_px: list[tuple[float, float]], transform: Affine, epsg: int
-) -> list[list[float]]:
+def _footprint_lonlat(ring_px: list[tuple[float, float]], transform: Affine, epsg: int) -> list[list[float]]:
     from rasterio.warp import transform as warp_transform
 
-    xy = [transform * p for p in ring_px]
+    xy = [transform @ p for p in ring_px]
     lons, lats = warp_transform(f"EPSG:{epsg}", "EPSG:4326", [p[0] for p in xy], [p[1] for p in xy])
     return [[round(lo, 7), round(la, 7)] for lo, la in zip(lons, lats, strict=True)]
 
@@ -310,9 +305,7 @@ def pack_zip(
             info.external_attr = 0o100644 << 16
             if deflate:
                 info._compresslevel = 6  # type: ignore[attr-defined]
-            with member.open("rb") as src, zf.open(
-                info, "w", force_zip64=size >= _ZIP64_THRESHOLD
-            ) as dst:
+            with member.open("rb") as src, zf.open(info, "w", force_zip64=size >= _ZIP64_THRESHOLD) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
 
@@ -465,8 +458,7 @@ def _build_into(spec: ProductSpec, work: Path, final_zip: Path) -> Product:
         member_paths,
         tmp_zip,
         deflate=spec.deflate_members,
-        date_time=(max(1980, acquired.year), acquired.month, acquired.day, acquired.hour,
-                   acquired.minute, acquired.second),  # fmt: skip
+        date_time=(max(1980, acquired.year), *acquired.timetuple()[1:6]),
     )
     return Product(
         spec=spec,

@@ -104,9 +104,7 @@ def band_grid(bands: int, min_nm: float = 400.0, max_nm: float = 1000.0) -> Band
     if bands < 1:
         raise ValueError(f"bands must be at least 1, got {bands}")
     if not (300.0 <= min_nm < max_nm <= 2500.0):
-        raise ValueError(
-            f"wavelength range must satisfy 300 <= min < max <= 2500 nm, got {min_nm}..{max_nm}"
-        )
+        raise ValueError(f"wavelength range must satisfy 300 <= min < max <= 2500 nm, got {min_nm}..{max_nm}")
     if bands == 1:
         centers = np.array([(min_nm + max_nm) / 2.0])
         spacing = max_nm - min_nm
@@ -117,9 +115,7 @@ def band_grid(bands: int, min_nm: float = 400.0, max_nm: float = 1000.0) -> Band
     common: list[str | None] = [None] * bands
     for name, nominal in COMMON_NAMES.items():
         idx = int(np.argmin(np.abs(centers - nominal)))
-        if abs(centers[idx] - nominal) <= max(_COMMON_NAME_TOLERANCE, spacing / 2) and (
-            common[idx] is None
-        ):
+        if abs(centers[idx] - nominal) <= max(_COMMON_NAME_TOLERANCE, spacing / 2) and (common[idx] is None):
             common[idx] = name
     return BandGrid(
         names=tuple(f"B{i + 1:03d}" for i in range(bands)),
@@ -147,9 +143,7 @@ def _sigmoid(lam: NDArray[np.float64], centre: float, width: float) -> NDArray[n
     return 1.0 / (1.0 + np.exp(-(lam - centre) / width))
 
 
-def _leaf(
-    lam: NDArray[np.float64], green: float, red: float, nir: float, edge: float
-) -> NDArray[np.float64]:
+def _leaf(lam: NDArray[np.float64], green: float, red: float, nir: float, edge: float) -> NDArray[np.float64]:
     """Green leaf canopy: chlorophyll absorption in blue and red, red edge, NIR plateau."""
     visible = (
         red
@@ -199,7 +193,7 @@ def endmember_spectrum(name: str, lam: NDArray[np.float64]) -> NDArray[np.float6
         base = 0.16 + 0.30 * (1.0 - np.exp(-2.0 * x))
         return base - 0.012 * _gauss(lam, 880.0, 70.0)
     if name == "water":
-        return 0.004 + 0.05 * np.exp(-((lam - 420.0) / 170.0) ** 2) * _sigmoid(-lam, -640.0, 25.0)
+        return 0.004 + 0.05 * np.exp(-(((lam - 420.0) / 170.0) ** 2)) * _sigmoid(-lam, -640.0, 25.0)
     if name == "turbid_water":
         visible = 0.03 + 0.05 * _gauss(lam, 575.0, 70.0) + 0.012 * _gauss(lam, 690.0, 30.0)
         return 0.006 + visible * _sigmoid(-lam, -735.0, 30.0) + 0.012 * _gauss(lam, 810.0, 25.0)
