@@ -208,7 +208,7 @@ async def test_async_client_same_requests(make_async_client):
             return httpx.Response(200, json={"deliveries": [{**DELIVERY, "status": "SUCCESS"}]})
         return httpx.Response(201, json={"deliveries": [DELIVERY]})
 
-    client, rec = make_async_client(handler)
+    client, _rec = make_async_client(handler)
     async with client:
         ids = [c.id async for c in client.catalogs.search(limit=2)]
         created = await client.deliveries.create("s1", catalog_ids=["c1"])

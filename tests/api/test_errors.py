@@ -98,9 +98,8 @@ def test_missing_key_is_a_configuration_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PIXXEL_CONFIG", str(tmp_path / "none.toml"))
     with px.Client(
         base_url="https://api.test.invalid", transport=httpx.MockTransport(lambda r: httpx.Response(200))
-    ) as client:
-        with pytest.raises(px.ConfigurationError, match="PIXXEL_API_KEY"):
-            client.stores.list()
+    ) as client, pytest.raises(px.ConfigurationError, match="PIXXEL_API_KEY"):
+        client.stores.list()
 
 
 def test_failed_resources_name_themselves(make_client):
