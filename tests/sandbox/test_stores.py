@@ -4,7 +4,7 @@ import uuid
 
 import httpx
 import pytest
-from conftest import make_store
+from .sandbox_helpers import make_store
 
 
 def test_create_list_delete_store(api: httpx.Client) -> None:
