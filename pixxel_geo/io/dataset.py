@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -225,14 +226,17 @@ def open_dataset(
             pixel = src.interleaving is not None and src.interleaving.name == "pixel"
             gdal_scales, gdal_offsets, gdal_nodata = src.scales, src.offsets, src.nodata
         norm = _normalise_chunks(chunks, count, height, width, itemsize, block, pixel)  # type: ignore[arg-type]
-        da = rioxarray.open_rasterio(
-            name,
-            opener=opener,
-            chunks=norm,
-            lock=False if norm is not None else None,
-            mask_and_scale=False,
-            cache=norm is None,
-        )
+        with warnings.catch_warnings():
+            # rioxarray still multiplies Affine transforms with `*` (affine >= 3.1 warns).
+            warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+            da = rioxarray.open_rasterio(
+                name,
+                opener=opener,
+                chunks=norm,
+                lock=False if norm is not None else None,
+                mask_and_scale=False,
+                cache=norm is None,
+            )
     assert not isinstance(da, list)
     if mask_and_scale:
         nodata = gdal_nodata if gdal_nodata is not None else info.nodata
