@@ -76,13 +76,15 @@ def parse_range(header: str | None, size: int) -> Ranges | None:
                 ranges.append((max(size - suffix, 0), size - 1))
                 continue
             first = int(first_text)
-            last = int(last_text) if last_text else size - 1
+            last = int(last_text) if last_text else None
         except ValueError:
             return None
-        if first < 0 or last < first:
+        if first < 0 or (last is not None and last < first):
             return None
         if first >= size:
             continue
+        if last is None:
+            last = size - 1
         ranges.append((first, min(last, size - 1)))
     return ranges
 
