@@ -147,7 +147,7 @@ def write_cog(
                 blockysize=TILE,
                 interleave=interleave,
                 compress="ZSTD",
-                zstd_level=3,
+                zstd_level=1,
                 predictor=2,
                 copy_src_overviews=True,
                 num_threads="ALL_CPUS",

@@ -170,7 +170,7 @@ def stac_item(
                     "Hyperspectral L2A surface reflectance, one band per eo:bands entry; "
                     "center_wavelength and fwhm are in nanometres; nodata 0."
                 ),
-                "roles": ["data", "reflectance"],
+                "roles": ["data"],
                 "eo:bands": eo_bands(grid),
             },
             "metadata": {

@@ -162,7 +162,7 @@ def default_specs(
     """A workspace of scenes over varied places (farmland, coastal city, delta, forest, desert).
 
     Acquisitions are near 10:45 local solar time, as for a sun-synchronous orbit;
-    item ids look like ``FF01_20240314_055121_L2A_0``.  More than six scenes
+    item ids look like ``FF01_20240314_053411_L2A_0``.  More than six scenes
     revisit the places a season later.
 
     Args:
@@ -178,7 +178,7 @@ def default_specs(
 
     Example:
         >>> [s.item_id for s in default_specs(count=2)]
-        ['FF01_20240314_055121_L2A_0', 'FF02_20241122_054646_L2A_1']
+        ['FF01_20240314_053411_L2A_0', 'FF02_20241122_055633_L2A_1']
     """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")

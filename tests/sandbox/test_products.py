@@ -345,3 +345,20 @@ def test_bad_specs_are_refused_with_a_clear_message(change: dict[str, Any], mess
     fields = dataclasses.asdict(AGRI) | change
     with pytest.raises(ValueError, match=message):
         ProductSpec(**fields)
+
+
+def test_zip64_members_stay_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pixxel_geo.sandbox import products
+
+    monkeypatch.setattr(products, "_ZIP64_THRESHOLD", 1)  # treat every member as "large"
+    spec = dataclasses.replace(AGRI, bands=3, width=64, height=64)
+    product = build_product(spec, tmp_path)
+    with zipfile.ZipFile(product.zip_path) as zf:
+        info = zf.getinfo(product.members[0])
+        assert info.compress_type == zipfile.ZIP_STORED
+        raw = product.zip_path.read_bytes()
+        local_extra_len = struct.unpack_from("<H", raw, info.header_offset + 28)[0]
+        assert local_extra_len >= 20  # zip64 extra field in the local header
+        assert json.loads(zf.read(product.members[3]))["id"] == spec.item_id
+    with rasterio.open(_vsizip(product)) as ds:
+        assert ds.read(1).shape == (64, 64)
