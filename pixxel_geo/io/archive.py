@@ -116,7 +116,7 @@ class ZipArchive:
             return parse_central_directory(directory, where.entries)
         except (ZipFormatError, ValueError) as exc:
             raise ZipFormatError(
-                f"{redact_url(self.reader._current_url())} is not a readable zip archive: {exc}"
+                f"{redact_url(self.reader.current_url())} is not a readable zip archive: {exc}"
             ) from None
 
     def names(self) -> list[str]:
@@ -340,9 +340,7 @@ class DeflatedMemberFile(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset}.get(
-            whence, self.size + offset
-        )
+        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset}.get(whence, self.size + offset)
         if target < self._pos:
             self._restart()
         while self._pos < target:

@@ -210,6 +210,7 @@ def open_dataset(
     """
     import numpy as np
     import rioxarray
+    import xarray as xr
 
     resolved, name = _resolve(source, member, client)
     archive = resolved.archive
@@ -225,7 +226,7 @@ def open_dataset(
             block = tuple(src.block_shapes[0])
             pixel = src.interleaving is not None and src.interleaving.name == "pixel"
             gdal_scales, gdal_offsets, gdal_nodata = src.scales, src.offsets, src.nodata
-        norm = _normalise_chunks(chunks, count, height, width, itemsize, block, pixel)  # type: ignore[arg-type]
+        norm = _normalise_chunks(chunks, count, height, width, itemsize, (block[0], block[1]), pixel)
         with warnings.catch_warnings():
             # rioxarray still multiplies Affine transforms with `*` (affine >= 3.1 warns).
             warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
@@ -237,10 +238,12 @@ def open_dataset(
                 mask_and_scale=False,
                 cache=norm is None,
             )
-    assert not isinstance(da, list)
+    if not isinstance(da, xr.DataArray):
+        raise TypeError(f"expected one raster in {name!r}, got {type(da).__name__}")
     if mask_and_scale:
         nodata = gdal_nodata if gdal_nodata is not None else info.nodata
-        scale, offset = 1.0, 0.0
+        scale_arr: Any
+        offset_arr: Any
         if any(s != 1.0 for s in gdal_scales) or any(o != 0.0 for o in gdal_offsets):
             scale_arr = np.asarray(gdal_scales, dtype="float32")[:, None, None]
             offset_arr = np.asarray(gdal_offsets, dtype="float32")[:, None, None]

@@ -297,9 +297,7 @@ class PixxelFileSystem(AbstractFileSystem):
             size=member.file_size,
         )
 
-    def cat_file(
-        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
-    ) -> bytes:
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         """Bytes of a member (or of ``[start, end)`` of it), read by range."""
         resolved = self.resolve_path(path)
         if resolved.member is None:

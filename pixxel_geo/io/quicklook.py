@@ -41,7 +41,7 @@ def stretch(data: Any, low: float = 2, high: float = 98) -> np.ndarray:
 
     out = np.zeros(data.shape, dtype="uint8")
     for i in range(data.shape[0]):
-        band = np.ma.masked_invalid(np.ma.asarray(data[i], dtype="float64"))
+        band: Any = np.ma.masked_invalid(np.ma.asarray(data[i], dtype="float64"))
         valid = band.compressed()
         if valid.size == 0:
             continue
@@ -69,7 +69,7 @@ def quicklook(
         client: a ``px.Client``.
 
     Returns:
-        A ``(y, x, 3)`` uint8 array with a 2–98 percentile stretch per channel, or
+        A ``(y, x, 3)`` uint8 array with a 2-98 percentile stretch per channel, or
         ``(array, png_bytes)`` when ``png`` is true.
 
     Raises:

@@ -43,7 +43,9 @@ class _ArchiveContainer:
         self.archive = archive
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.archive.source.key == self.archive.source.key  # type: ignore[attr-defined]
+        if not isinstance(other, _ArchiveContainer) or type(other) is not type(self):
+            return False
+        return other.archive.source.key == self.archive.source.key
 
     def __hash__(self) -> int:
         return hash(self.archive.source.key)
@@ -188,7 +190,7 @@ def gdal_path(source: Any, member: str | None = None, *, client: Any | None = No
     """
     resolved, name = _resolve(source, member, client)
     archive = resolved.archive
-    url = archive.reader._current_url()
+    url = archive.reader.current_url()
     if archive.member(name).is_stored:
         offset, size = archive.data_range(name)
         return vsisubfile_path(url, offset, size)

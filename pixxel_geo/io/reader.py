@@ -209,7 +209,8 @@ class RangeReader:
 
     # -- URL handling ---------------------------------------------------------
 
-    def _current_url(self) -> str:
+    def current_url(self) -> str:
+        """The signed URL in use (asked from the source on first use). A secret: never log it."""
         url = self._url
         if url is None:
             with self._url_lock:
@@ -218,7 +219,7 @@ class RangeReader:
                 url = self._url
         return url
 
-    def _refresh_url(self, stale: str) -> str:
+    def refresh_url(self, stale: str) -> str:
         """Re-sign once for all threads that saw ``stale`` refused."""
         with self._url_lock:
             if self._url == stale:
@@ -245,7 +246,7 @@ class RangeReader:
 
     def _get(self, range_header: str) -> httpx.Response:
         """One ranged GET, re-signing once on 403 and retrying transient failures."""
-        url = self._current_url()
+        url = self.current_url()
         resigned = False
         attempt = 0
         while True:
@@ -258,23 +259,21 @@ class RangeReader:
                     time.sleep(0.2 * attempt)
                     continue
                 raise RequestTimeoutError(
-                    f"reading {redact_url(url)} timed out ({type(exc).__name__}); "
-                    "check the network and retry"
+                    f"reading {redact_url(url)} timed out ({type(exc).__name__}); check the network and retry"
                 ) from None
             except httpx.TransportError as exc:
                 if attempt < _RETRIES:
                     time.sleep(0.2 * attempt)
                     continue
                 raise NetworkError(
-                    f"reading {redact_url(url)} failed: {type(exc).__name__}; "
-                    "check the network and retry"
+                    f"reading {redact_url(url)} failed: {type(exc).__name__}; check the network and retry"
                 ) from None
             status = response.status_code
             if status in (200, 206):
                 return response
             if status == 403 and not resigned:
                 resigned = True
-                url = self._refresh_url(url)
+                url = self.refresh_url(url)
                 continue
             if status == 403:
                 raise SignedURLError(
@@ -353,9 +352,7 @@ class RangeReader:
         if response.status_code == 200:
             data = data[start:end]
         elif got_start != start:
-            raise TransferError(
-                f"asked for bytes from {start}, the server answered from {got_start}"
-            )
+            raise TransferError(f"asked for bytes from {start}, the server answered from {got_start}")
         if len(data) != end - start and (self.size is None or end <= self.size):
             raise TransferError(f"asked for {end - start} bytes at {start}, got {len(data)}")
         return data
@@ -372,10 +369,7 @@ class RangeReader:
             The bytes of each range, in the order asked.
         """
         parts = coalesce_ranges(ranges)
-        if len(parts) == 1:
-            blobs = [self.read(*parts[0])]
-        else:
-            blobs = self._read_parallel(parts)
+        blobs = [self.read(*parts[0])] if len(parts) == 1 else self._read_parallel(parts)
         starts = [p[0] for p in parts]
         out = []
         for start, end in ranges:

@@ -69,9 +69,7 @@ class DownloadURLSource:
         signed_url: a URL already known (used first; not pickled).
     """
 
-    def __init__(
-        self, download_id: str, config: ClientConfig, signed_url: str | None = None
-    ) -> None:
+    def __init__(self, download_id: str, config: ClientConfig, signed_url: str | None = None) -> None:
         self.download_id = download_id
         self.config = config
         if signed_url:
@@ -228,12 +226,8 @@ def resolve_source(source: Any, client: Any | None = None) -> ResolvedSource:
         if source.startswith(("http://", "https://")):
             return ResolvedSource(archive_for(StaticURLSource(source)))
         if not source or "/" in source or source.strip() != source:
-            raise InvalidInputError(
-                f"{source!r} is not a catalog id, an http(s) URL or a pixxel:// path"
-            )
-        return ResolvedSource(
-            archive_for(CatalogURLSource(source, _config_of(client))), catalog_id=source
-        )
+            raise InvalidInputError(f"{source!r} is not a catalog id, an http(s) URL or a pixxel:// path")
+        return ResolvedSource(archive_for(CatalogURLSource(source, _config_of(client))), catalog_id=source)
     if isinstance(source, URLSource):
         return ResolvedSource(archive_for(source))
     kind = type(source).__name__
@@ -245,9 +239,7 @@ def resolve_source(source: Any, client: Any | None = None) -> ResolvedSource:
             archive_for(CatalogURLSource(source.id, _config_of(client))), catalog_id=source.id
         )
     if kind == "OrderItem":
-        return ResolvedSource(
-            archive_for(CatalogURLSource(source.id, _config_of(client), kind="order_item"))
-        )
+        return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client), kind="order_item")))
     raise InvalidInputError(
         f"cannot read from a {kind}: pass a catalog id, a Catalog, a Download, "
         "a signed URL or a pixxel:// path"

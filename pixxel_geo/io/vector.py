@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api.errors import MemberNotFoundError, SignedURLError
+from pixxel_geo.api.errors import MemberNotFoundError, SignedURLError, TransferError
 from pixxel_geo.io.gdal_options import TUNED_OPTIONS, vsisubfile_path, vsizip_path
+from pixxel_geo.io.reader import redact_url
 from pixxel_geo.io.sources import resolve_source
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def read_vector(
     entry = archive.member(name)
     options = {k: TUNED_OPTIONS[k] for k in ("GDAL_DISABLE_READDIR_ON_OPEN", "CPL_VSIL_CURL_USE_HEAD")}
     for attempt in (1, 2):
-        url = archive.reader._current_url()
+        url = archive.reader.current_url()
         if entry.is_stored:
             offset, size = archive.data_range(name)
             path = vsisubfile_path(url, offset, size)
@@ -121,7 +122,9 @@ def read_vector(
             with pyogrio_options(options):
                 return pyogrio.read_dataframe(path, **kwargs)
         except pyogrio.errors.DataSourceError as exc:
-            if attempt == 2 or "403" not in str(exc):
-                raise
-            archive.reader._refresh_url(url)
+            # GDAL's message holds the path, hence the signed URL: never pass it on.
+            message = str(exc).replace(path, f"{name} in {redact_url(url)}")
+            if attempt == 2 or "403" not in message:
+                raise TransferError(f"could not read {name!r}: {message}") from None
+            archive.reader.refresh_url(url)
     raise SignedURLError(f"could not read {name!r}: its URL was refused")

@@ -94,9 +94,7 @@ class CentralDirectoryLocation:
     entries: int
 
 
-def find_central_directory(
-    tail: bytes, tail_offset: int, file_size: int
-) -> CentralDirectoryLocation | None:
+def find_central_directory(tail: bytes, tail_offset: int, file_size: int) -> CentralDirectoryLocation | None:
     """Find the central directory from the last bytes of an archive.
 
     Args:
@@ -119,9 +117,7 @@ def find_central_directory(
             "not a zip archive: no end-of-central-directory record in the last "
             f"{len(tail)} bytes of a {file_size}-byte file"
         )
-    _, _disk, _cd_disk, _n_disk, n_total, cd_size, cd_offset, _comment = _EOCD.unpack_from(
-        tail, pos
-    )
+    _, _disk, _cd_disk, _n_disk, n_total, cd_size, cd_offset, _comment = _EOCD.unpack_from(tail, pos)
     locator_pos = pos - _EOCD64_LOCATOR.size
     needs_zip64 = 0xFFFF in (n_total,) or 0xFFFFFFFF in (cd_size, cd_offset)
     if locator_pos >= 0 and tail[locator_pos : locator_pos + 4] == b"PK\x06\x07":
@@ -207,9 +203,7 @@ def parse_central_directory(data: bytes, entries: int | None = None) -> dict[str
         members[name] = ZipMember(name, method, csize, usize, offset, crc)
         pos = start + nlen + elen + clen
     if entries is not None and len(members) != entries:
-        raise ZipFormatError(
-            f"central directory lists {len(members)} entries, the archive says {entries}"
-        )
+        raise ZipFormatError(f"central directory lists {len(members)} entries, the archive says {entries}")
     return members
 
 
