@@ -10,9 +10,7 @@ import pytest
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
 SANDBOX_TOKEN = "sandbox-test-token-0123456789"
-TEST_SETTINGS = SandboxSettings(
-    bands=16, width=256, height=256, download_seconds=0.2, delivery_seconds=0.3
-)
+TEST_SETTINGS = SandboxSettings(bands=16, width=256, height=256, download_seconds=0.2, delivery_seconds=0.3)
 
 
 @pytest.fixture(scope="session")

@@ -164,7 +164,7 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
                     "order_item_id": order_item_id,
                     "status": "FULFILLED",
                     "type": "ARCHIVE",
-                    "delivery_status": "SUCCESS",
+                    "delivery_status": "NOT_APPLICABLE",
                     "number_of_strips": 1,
                     "start_date": rfc3339(epoch - 86400),
                     "end_date": rfc3339(epoch + 86400),

@@ -25,8 +25,7 @@ def wait_deliveries(api: httpx.Client, ids: list[str], timeout: float = 30) -> l
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [
-            api.get("/v0/catalogs/deliveries", params={"delivery_id": i}).json()["deliveries"][0]
-            for i in ids
+            api.get("/v0/catalogs/deliveries", params={"delivery_id": i}).json()["deliveries"][0] for i in ids
         ]
         if all(d["status"] in ("SUCCESS", "FAILED") for d in found):
             return found
@@ -51,9 +50,7 @@ def make_store(api: httpx.Client, **overrides: Any) -> dict[str, Any]:
 
 def ready_url(api: httpx.Client, catalog_ids: list[str]) -> tuple[str, str]:
     """Create a download for the catalogs, wait for it, return (download id, signed URL)."""
-    created = api.post(
-        "/v0/catalogs/download", json={"catalog_ids": catalog_ids, "order_item_ids": []}
-    )
+    created = api.post("/v0/catalogs/download", json={"catalog_ids": catalog_ids, "order_item_ids": []})
     assert created.status_code == 201, created.text
     done = wait_download(api, created.json()["id"])
     assert done["status"] == "success"

@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 import pytest
+
 from .sandbox_helpers import make_store
 
 
