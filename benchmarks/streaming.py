@@ -1,0 +1,167 @@
+"""Streaming benchmark: pixxel-geo's range reader vs GDAL (tuned, defaults) vs download-then-read.
+
+Runs a sandbox (a child process) with one realistic product, then each read in a fresh
+child process (cold caches), on loopback and on the WAN profile (40 ms to first byte,
+25 MB/s per connection). Requests and bytes come from the sandbox's request log; peak
+RSS from the child's rusage. Ratios are against "GDAL tuned" measured in the same run.
+
+Usage:
+    .venv/bin/python benchmarks/streaming.py [--bands 150] [--size 1024] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+READS = ("window_3_bands", "window_all_bands", "quicklook")
+METHODS = ("pixxel_geo", "gdal_tuned", "gdal_defaults", "download_then_read")
+WAN = {"latency": 0.04, "bandwidth": 25e6}
+
+
+def _read(src: Any, read: str, size: int) -> Any:
+    """The three reads, identical for every method (``src`` is a rasterio dataset)."""
+    window = ((size // 4, size // 4 + 512), (size // 4, size // 4 + 512))
+    if read == "window_3_bands":
+        bands = [max(1, src.count * k // 15) for k in (2, 7, 12)]
+        return src.read(bands, window=window)
+    if read == "window_all_bands":
+        return src.read(window=window)
+    bands = [max(1, src.count * k // 15) for k in (2, 7, 12)]
+    q = size // 2
+    return src.read(bands, out_shape=(3, q, q))
+
+
+def child(method: str, read: str, url: str, member: str, size: int, workdir: str) -> None:
+    """Run one read in this (fresh) process and print wall time and peak RSS as JSON."""
+    sys.path.insert(0, str(ROOT))
+    import httpx
+    import rasterio
+
+    from pixxel_geo.io.gdal_options import tuned_env, vsizip_path
+    from pixxel_geo.io.raster import gdal_path, open_raster
+
+    start = time.perf_counter()
+    if method == "pixxel_geo":
+        with open_raster(url, member) as src:
+            _read(src, read, size)
+    elif method == "gdal_tuned":
+        path = gdal_path(url, member)
+        with tuned_env(), rasterio.open(path) as src:
+            _read(src, read, size)
+    elif method == "gdal_defaults":
+        path = vsizip_path(url, member)
+        with rasterio.Env(), rasterio.open(path) as src:
+            _read(src, read, size)
+    else:
+        import zipfile
+
+        zpath = Path(workdir) / "product.zip"
+        with httpx.stream("GET", url, timeout=600) as response, zpath.open("wb") as f:
+            for chunk in response.iter_bytes(1 << 20):
+                f.write(chunk)
+        with zipfile.ZipFile(zpath) as zf:
+            zf.extract(member, workdir)
+        with rasterio.open(Path(workdir) / member) as src:
+            _read(src, read, size)
+    wall = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall": wall, "rss_mb": rss_mb}))
+
+
+def run_one(sb: Any, method: str, read: str, url: str, member: str, size: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as workdir:
+        sb.reset_requests()
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", method, read, url, member, str(size), workdir],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        log = sb.requests("/files/")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["requests"] = len(log)
+    result["bytes"] = sum(int(r.get("bytes") or 0) for r in log)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bands", type=int, default=150)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--child", nargs=6, metavar="ARG")
+    args = parser.parse_args()
+    if args.child:
+        method, read, url, member, size, workdir = args.child
+        child(method, read, url, member, int(size), workdir)
+        return
+
+    sys.path.insert(0, str(ROOT))
+    import pixxel_geo as px
+    from pixxel_geo.io.archive import ZipArchive
+    from pixxel_geo.io.reader import StaticURLSource
+    from pixxel_geo.sandbox import Sandbox, SandboxSettings
+
+    settings = SandboxSettings(bands=args.bands, width=args.size, height=args.size, count=1)
+    data_dir = Path(tempfile.gettempdir()) / f"pixxel-bench-{args.bands}-{args.size}"
+    with Sandbox.launch(data_dir=data_dir, token="bench-token-0123456789", settings=settings) as sb:
+        client = px.Client(api_key=sb.token, base_url=sb.url)
+        catalog = next(iter(client.catalogs.search(limit=1)))
+        download = client.downloads.wait(client.downloads.create(catalog_ids=[catalog.id]).id)
+        url = download.signed_url
+        archive = ZipArchive(StaticURLSource(url))
+        member = next(n for n in archive.names() if n.endswith(".tif"))
+        file_size = archive.size
+        rows = []
+        for profile in ("loopback", "wan"):
+            if profile == "wan":
+                sb.set_faults(**WAN)
+            else:
+                sb.clear_faults()
+            for read in READS:
+                for method in METHODS:
+                    runs = [
+                        run_one(sb, method, read, url, member, args.size)
+                        for _ in range(args.repeat)
+                    ]
+                    row = {
+                        "profile": profile,
+                        "read": read,
+                        "method": method,
+                        "wall": statistics.median(r["wall"] for r in runs),
+                        "requests": runs[0]["requests"],
+                        "bytes": runs[0]["bytes"],
+                        "rss_mb": max(r["rss_mb"] for r in runs),
+                    }
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+        sb.clear_faults()
+    print(f"product: {args.bands} bands x {args.size}^2, band-interleaved; zip {file_size / 1e6:.1f} MB\n")
+    print("| profile | read | method | wall s | x GDAL tuned | requests | % of file moved | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        tuned = next(
+            r for r in rows
+            if r["profile"] == row["profile"] and r["read"] == row["read"] and r["method"] == "gdal_tuned"
+        )  # fmt: skip
+        print(
+            f"| {row['profile']} | {row['read']} | {row['method']} | {row['wall']:.2f} | "
+            f"{row['wall'] / tuned['wall']:.2f} | {row['requests']} | "
+            f"{100 * row['bytes'] / file_size:.2f} | {row['rss_mb']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
