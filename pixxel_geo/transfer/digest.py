@@ -112,7 +112,7 @@ class PrefixHasher:
         start = index * self._part_size
         return min(self._size, start + self._part_size) - start
 
-    def written(self, index: int, offset: int, written_in_part: int, chunk: bytes) -> None:
+    def written(self, index: int, offset: int, written_in_part: int, chunk: bytes | bytearray) -> None:
         """Record that ``chunk`` was written at absolute ``offset``, part ``index`` now
         holding ``written_in_part`` bytes from its start. Never blocks on another
         thread's hashing: whoever holds the lock catches up later."""

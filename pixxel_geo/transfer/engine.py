@@ -70,6 +70,15 @@ class _Stopped(Exception):
     """Internal: the transfer was cancelled or another part failed."""
 
 
+class _BodyInterrupted(Exception):
+    """Internal: the connection broke after the body was written up to ``offset``."""
+
+    def __init__(self, offset: int, cause: httpx.TransportError) -> None:
+        super().__init__(str(cause))
+        self.offset = offset
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class _Probe:
     size: int | None
@@ -416,20 +425,18 @@ class _Transfer:
                         refusals = 0
                         self._check_part_response(response, offset, end, ledger.identity)
                         before = offset
-                        for chunk in response.iter_bytes(CHUNK_SIZE):
-                            self._check_stop()
-                            if offset + len(chunk) > end + 1:
-                                raise TransferError(f"{self.url.safe} sent more bytes than requested.")
-                            _pwrite_all(fd, chunk, offset)
-                            offset += len(chunk)
-                            if hasher is not None:
-                                hasher.written(index, offset - len(chunk), offset - start, chunk)
-                            self._meter.add(len(chunk))
-                            failures = 0
+                        try:
+                            offset = self._write_body(response, fd, hasher, index, start, offset, end)
+                        except _BodyInterrupted as interrupted:
+                            if interrupted.offset > offset:
+                                failures = 0  # progress was made: only count failures in a row
+                            offset = interrupted.offset
+                            raise interrupted.cause from None
                         if offset > end:
                             ledger.mark_done(index)
                             return
                         if offset > before:
+                            failures = 0
                             continue  # the server sent less than asked: ask for the rest
                         reason = "an empty response"
                     elif status == 403:
@@ -451,6 +458,52 @@ class _Transfer:
                 reason = type(exc).__name__
             failures += 1
             self._backoff(failures, retry_after, reason, f"bytes {offset}-{end} of {size}")
+
+    def _write_body(
+        self,
+        response: httpx.Response,
+        fd: int,
+        hasher: PrefixHasher | None,
+        index: int,
+        start: int,
+        offset: int,
+        end: int,
+    ) -> int:
+        """Write a 206 body at ``offset`` in ~1 MiB writes; return the offset reached.
+
+        Network pieces are gathered into one buffer and written when it holds
+        ``CHUNK_SIZE`` bytes. If the connection breaks, what arrived is written
+        first (:class:`_BodyInterrupted` carries the offset), so the retry asks
+        only for the rest of the part.
+        """
+        meter = self._meter
+        assert meter is not None
+        pending = bytearray()
+
+        def flush() -> None:
+            nonlocal offset
+            if offset + len(pending) > end + 1:
+                raise TransferError(f"{self.url.safe} sent more bytes than requested.")
+            _pwrite_all(fd, pending, offset)
+            if hasher is not None:
+                hasher.written(index, offset, offset + len(pending) - start, pending)
+            offset += len(pending)
+            meter.add(len(pending))
+            pending.clear()
+
+        try:
+            for piece in response.iter_bytes():
+                self._check_stop()
+                pending += piece
+                if len(pending) >= CHUNK_SIZE:
+                    flush()
+        except httpx.TransportError as exc:
+            if pending:
+                flush()
+            raise _BodyInterrupted(offset, exc) from exc
+        if pending:
+            flush()
+        return offset
 
     def _fetch_stream(
         self, http: httpx.Client, identity: RemoteIdentity, probe: _Probe
@@ -652,7 +705,7 @@ def _content_range_total(value: str | None) -> int | None:
     return int(total) if total.isdigit() else None
 
 
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+def _pwrite_all(fd: int, data: bytes | bytearray, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)

@@ -4,7 +4,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from transfer_range_server import ServerState, serve
+
+from tests.transfer.transfer_range_server import ServerState, serve
 
 
 @pytest.fixture

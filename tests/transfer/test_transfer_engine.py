@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from transfer_range_server import ServerState
 
 from pixxel_geo.api.errors import (
     IntegrityError,
@@ -20,6 +19,7 @@ from pixxel_geo.api.errors import (
 from pixxel_geo.api.events import Event, Progress, Started, StateChanged
 from pixxel_geo.transfer import FileFinished, fetch
 from pixxel_geo.transfer.retry import RetryPolicy
+from tests.transfer.transfer_range_server import ServerState
 
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05)
 
