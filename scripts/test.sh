@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Quickstart 2: set up and run the whole test suite (fresh Debian 12): lint, types, tests,
+# the QGIS plugin inside real QGIS, and the JupyterLab panel in real Chromium.
+source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
+apt_install python3-venv python3-pip curl git qgis python3-qgis xvfb chromium fonts-dejavu-core
+command -v npm >/dev/null || apt_install nodejs npm
+venv_install "all,test"
+cd "$ROOT"
+if [ -f package.json ]; then
+  echo "==> npm ci (Azurite, the Azure Blob emulator)"
+  npm ci --silent --no-audit --no-fund
+fi
+
+echo "==> ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+echo "==> mypy"
+"$VENV/bin/mypy"
+echo "==> pytest"
+"$VENV/bin/python" -m pytest tests "$@"
+if [ -f scripts/test-qgis.sh ]; then
+  echo "==> QGIS plugin tests"
+  bash scripts/test-qgis.sh
+fi
