@@ -43,10 +43,10 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
         return "has an absolute path"
     if ".." in PurePosixPath(normalised).parts:
         return "has '..' in its path (zip-slip)"
-    mode = info.external_attr >> 16
-    if mode and stat.S_ISLNK(mode):
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip records no Unix type
+    if kind == stat.S_IFLNK:
         return "is a symbolic link"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         return "is a special file (device, fifo or socket)"
     return None
 
