@@ -56,7 +56,9 @@ from .api.errors import *  # noqa: F403
 
 _NAMES = "|".join(VENDORED)
 _FROM = re.compile(rf"^(?P<indent>\s*)from (?P<pkg>{_NAMES})(?P<rest>(\.[\w.]+)?\s+import\b)", re.M)
-_IMPORT = re.compile(rf"^(?P<indent>\s*)import (?P<pkg>{_NAMES})(?P<alias>\s+as\s+\w+)?\s*(?P<comment>#.*)?$", re.M)
+_IMPORT = re.compile(
+    rf"^(?P<indent>\s*)import (?P<pkg>{_NAMES})(?P<alias>\s+as\s+\w+)?\s*(?P<comment>#.*)?$", re.M
+)
 
 
 class BuildError(RuntimeError):
@@ -68,7 +70,7 @@ def plugin_version() -> str:
     text = (REPO / "pixxel_geo" / "_version.py").read_text(encoding="utf-8")
     match = re.search(r'__version__\s*=\s*"([^"]+)"', text)
     if not match:
-        raise BuildError("pixxel_geo/_version.py has no __version__ = \"...\" line.")
+        raise BuildError('pixxel_geo/_version.py has no __version__ = "..." line.')
     return match.group(1)
 
 
@@ -104,9 +106,13 @@ def leftover_imports(source: str) -> list[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if a.name.split(".")[0] in VENDORED]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.split(".")[0] in VENDORED:
-                found.append(node.module)
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split(".")[0] in VENDORED
+        ):
+            found.append(node.module)
     return found
 
 
@@ -152,7 +158,9 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
     for name in THIRD_PARTY:
         src = site_packages / name
         if not (src / "__init__.py").is_file():
-            raise BuildError(f"{name} is not installed in {site_packages}: install pixxel-geo's dependencies there.")
+            raise BuildError(
+                f"{name} is not installed in {site_packages}: install pixxel-geo's dependencies there."
+            )
         _copy_tree(src, vendor_dir / name, name)
         _licenses(site_packages, name, vendor_dir / "licenses")
     core = vendor_dir / "pixxel_geo"

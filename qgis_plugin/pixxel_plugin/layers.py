@@ -1,0 +1,188 @@
+"""Map layers: streamed rasters (URI, RGB rendering, re-signing) and the footprints layer.
+
+A product is a zip at a signed URL whose ``<item_id>.tif`` member is a COG;
+QGIS's GDAL reads it by range requests. QGIS 3.22's gdal provider mangles any
+path containing ``.zip``, so the inner URL is given to ``/vsicurl`` as a fully
+percent-encoded ``url=`` option (``.`` too), which QGIS leaves alone and GDAL
+decodes once. ``use_head=no``: the signed URLs refuse HEAD.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from osgeo import ogr
+from qgis.core import (
+    QgsContrastEnhancement,
+    QgsDataProvider,
+    QgsFeature,
+    QgsField,
+    QgsGeometry,
+    QgsMultiBandColorRenderer,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+
+__all__ = [
+    "CATALOG_ID_PROPERTY",
+    "DOWNLOAD_ID_PROPERTY",
+    "MEMBER_PROPERTY",
+    "RGB_WAVELENGTHS",
+    "apply_rgb_renderer",
+    "footprints_layer",
+    "member_name",
+    "pixxel_layers",
+    "raster_layer",
+    "resign_layer",
+    "rgb_band_indices",
+    "vsi_uri",
+]
+
+CATALOG_ID_PROPERTY = "pixxel/catalog_id"
+DOWNLOAD_ID_PROPERTY = "pixxel/download_id"
+MEMBER_PROPERTY = "pixxel/member"
+RGB_WAVELENGTHS = (650.0, 550.0, 470.0)
+# Reflectance x 10000: 0..0.3 is a good default stretch for land surfaces.
+STRETCH = (0.0, 3000.0)
+FOOTPRINT_FIELDS = (
+    ("catalog_id", QVariant.String),
+    ("item_id", QVariant.String),
+    ("datetime", QVariant.String),
+    ("cloud_cover", QVariant.Double),
+)
+
+
+def vsi_uri(signed_url: str, member: str) -> str:
+    """The GDAL path of ``member`` inside the zip at ``signed_url``, in the spelling QGIS keeps.
+
+    Example:
+        >>> vsi_uri("http://h/f.zip?sig=1", "a.tif")
+        '/vsizip/{/vsicurl?use_head=no&list_dir=no&url=http%3A%2F%2Fh%2Ff%2Ezip%3Fsig%3D1}/a.tif'
+    """
+    encoded = quote(signed_url, safe="").replace(".", "%2E")
+    return f"/vsizip/{{/vsicurl?use_head=no&list_dir=no&url={encoded}}}/{member}"
+
+
+def member_name(catalog: Any) -> str:
+    """The zip member holding the catalog's image: the STAC ``image`` asset, else ``<item_id>.tif``."""
+    href = str((catalog.assets.get("image") or {}).get("href") or "")
+    if href and "/" not in href and href.lower().endswith((".tif", ".tiff")):
+        return href
+    return f"{catalog.item_id or catalog.id}.tif"
+
+
+def rgb_band_indices(wavelengths: Sequence[float | None]) -> tuple[int, int, int]:
+    """1-based band numbers nearest 650 / 550 / 470 nm (red, green, blue).
+
+    Falls back to bands 1, 2, 3 (or 1, 1, 1) when wavelengths are unknown.
+
+    Example:
+        >>> rgb_band_indices([400, 440, 480, 520, 560, 600, 640, 680])
+        (7, 5, 3)
+    """
+    known = [(i + 1, float(w)) for i, w in enumerate(wavelengths) if w is not None]
+    if not known:
+        count = max(1, len(wavelengths))
+        return (1, min(2, count), min(3, count))
+    r, g, b = (min(known, key=lambda band, t=target: abs(band[1] - t))[0] for target in RGB_WAVELENGTHS)
+    return (r, g, b)
+
+
+def apply_rgb_renderer(layer: QgsRasterLayer, wavelengths: Sequence[float | None]) -> tuple[int, int, int]:
+    """Give ``layer`` a true-colour rendering from the bands nearest 650/550/470 nm.
+
+    Returns:
+        The (red, green, blue) band numbers used.
+    """
+    red, green, blue = rgb_band_indices(wavelengths)
+    provider = layer.dataProvider()
+    renderer = QgsMultiBandColorRenderer(provider, red, green, blue)
+    for band, setter in (
+        (red, renderer.setRedContrastEnhancement),
+        (green, renderer.setGreenContrastEnhancement),
+        (blue, renderer.setBlueContrastEnhancement),
+    ):
+        enhancement = QgsContrastEnhancement(provider.dataType(band))
+        enhancement.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
+        enhancement.setMinimumValue(STRETCH[0])
+        enhancement.setMaximumValue(STRETCH[1])
+        setter(enhancement)
+    layer.setRenderer(renderer)
+    return red, green, blue
+
+
+def raster_layer(catalog: Any, signed_url: str, download_id: str) -> QgsRasterLayer:
+    """A streamed raster layer for ``catalog`` with RGB rendering and its ids as custom properties.
+
+    The layer is not added to the project; check ``layer.isValid()``.
+    """
+    member = member_name(catalog)
+    name = catalog.item_id or catalog.id
+    layer = QgsRasterLayer(vsi_uri(signed_url, member), name, "gdal")
+    layer.setCustomProperty(CATALOG_ID_PROPERTY, catalog.id)
+    layer.setCustomProperty(DOWNLOAD_ID_PROPERTY, download_id)
+    layer.setCustomProperty(MEMBER_PROPERTY, member)
+    if layer.isValid():
+        apply_rgb_renderer(layer, [band.center_wavelength for band in catalog.bands])
+    return layer
+
+
+def resign_layer(layer: QgsRasterLayer, signed_url: str) -> bool:
+    """Point ``layer`` at a fresh signed URL, keeping its name and rendering; return validity."""
+    member = str(layer.customProperty(MEMBER_PROPERTY, "") or "")
+    if not member:
+        return False
+    renderer = layer.renderer().clone() if layer.renderer() is not None else None
+    layer.setDataSource(vsi_uri(signed_url, member), layer.name(), "gdal", QgsDataProvider.ProviderOptions())
+    if layer.isValid() and renderer is not None and isinstance(renderer, QgsMultiBandColorRenderer):
+        renderer.setInput(layer.dataProvider())
+        layer.setRenderer(renderer)
+    layer.triggerRepaint()
+    return layer.isValid()
+
+
+def pixxel_layers(layers: Iterable[Any]) -> list[QgsRasterLayer]:
+    """The raster layers among ``layers`` that the plugin added (they carry a catalog id)."""
+    return [
+        layer
+        for layer in layers
+        if isinstance(layer, QgsRasterLayer) and layer.customProperty(CATALOG_ID_PROPERTY, None)
+    ]
+
+
+def _geometry(geojson: dict[str, Any] | None) -> QgsGeometry:
+    if not geojson:
+        return QgsGeometry()
+    ogr_geometry = ogr.CreateGeometryFromJson(json.dumps(geojson))
+    return QgsGeometry.fromWkt(ogr_geometry.ExportToWkt()) if ogr_geometry is not None else QgsGeometry()
+
+
+def footprints_layer(catalogs: Sequence[Any], name: str = "Pixxel footprints") -> QgsVectorLayer:
+    """A memory layer (EPSG:4326) with one polygon per catalog; feature ids follow ``catalogs``' order + 1.
+
+    Example:
+        >>> layer = footprints_layer(list(client.catalogs.search(max_items=5)))  # doctest: +SKIP
+        >>> layer.featureCount()  # doctest: +SKIP
+        5
+    """
+    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", name, "memory")
+    provider = layer.dataProvider()
+    provider.addAttributes([QgsField(field, kind) for field, kind in FOOTPRINT_FIELDS])
+    layer.updateFields()
+    features = []
+    for catalog in catalogs:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(_geometry(catalog.geometry))
+        when = catalog.datetime.isoformat() if catalog.datetime else ""
+        feature.setAttributes([catalog.id, catalog.item_id or "", when, catalog.cloud_cover])
+        features.append(feature)
+    provider.addFeatures(features)
+    layer.updateExtents()
+    symbol = layer.renderer().symbol() if layer.renderer() is not None else None
+    if symbol is not None:
+        symbol.setColor(symbol.color().fromRgb(124, 58, 237, 40))
+    return layer

@@ -1,0 +1,75 @@
+"""The plugin's entry object: menu and toolbar action, the dock, re-signing when a project opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import QgsProject
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from . import layers
+from .panel import PixxelDock
+from .tasks import TaskRunner
+
+__all__ = ["PixxelPlugin"]
+
+MENU = "&Pixxel"
+
+
+class PixxelPlugin:
+    """What QGIS loads (through :func:`pixxel_plugin.classFactory`).
+
+    Args:
+        iface: QGIS's ``QgisInterface``.
+    """
+
+    def __init__(self, iface: Any) -> None:
+        self.iface = iface
+        self.runner: TaskRunner | None = None
+        self.dock: PixxelDock | None = None
+        self.action: QAction | None = None
+
+    def initGui(self) -> None:
+        """Create the action and the (hidden) dock; watch for projects being opened."""
+        self.runner = TaskRunner()
+        self.dock = PixxelDock(self.iface, self.runner)
+        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        icon = QIcon(str(Path(__file__).with_name("icon.svg")))
+        self.action = QAction(icon, "Pixxel imagery", self.iface.mainWindow())
+        self.action.setObjectName("PixxelShowPanel")
+        self.action.setCheckable(True)
+        self.action.toggled.connect(self.dock.setVisible)
+        self.dock.visibilityChanged.connect(self.action.setChecked)
+        self.iface.addToolBarIcon(self.action)
+        self.iface.addPluginToMenu(MENU, self.action)
+        QgsProject.instance().readProject.connect(self.project_read)
+
+    def project_read(self, *_: Any) -> None:
+        """Re-sign the plugin's streamed layers of a project just opened (their URLs may have expired)."""
+        if self.dock is None:
+            return
+        saved = layers.pixxel_layers(QgsProject.instance().mapLayers().values())
+        if saved:
+            self.dock.resign_layers(saved)
+
+    def unload(self) -> None:
+        """Remove everything initGui added and cancel running tasks."""
+        try:
+            QgsProject.instance().readProject.disconnect(self.project_read)
+        except TypeError:  # not connected (initGui failed half-way)
+            pass
+        if self.runner is not None:
+            self.runner.cancel_all()
+        if self.action is not None:
+            self.iface.removePluginMenu(MENU, self.action)
+            self.iface.removeToolBarIcon(self.action)
+            self.action.deleteLater()
+            self.action = None
+        if self.dock is not None:
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None

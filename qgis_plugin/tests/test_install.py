@@ -1,0 +1,65 @@
+"""The built zip: what it holds, and that QGIS loads and unloads it from a fresh profile."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from qgis.core import QgsApplication
+
+PLUGIN = "pixxel_plugin"
+VENDORED = ("httpx", "httpcore", "h11", "idna", "certifi", "pixxel_geo")
+
+
+def test_zip_is_small_pure_python_and_described(plugin_zip: Path) -> None:
+    with zipfile.ZipFile(plugin_zip) as zf:
+        names = zf.namelist()
+        metadata = zf.read(f"{PLUGIN}/metadata.txt").decode()
+        sources = {n: zf.read(n).decode() for n in names if n.endswith(".py")}
+    assert plugin_zip.stat().st_size < 2_000_000
+    assert all(n.startswith(f"{PLUGIN}/") for n in names)
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".dll", ".dylib", ".pyc", ".exe"))]
+    assert "qgisMinimumVersion=3.22" in metadata
+    icon = next(line.split("=", 1)[1] for line in metadata.splitlines() if line.startswith("icon="))
+    assert f"{PLUGIN}/{icon}" in names
+    for package in VENDORED:
+        assert f"{PLUGIN}/_vendor/{package}/__init__.py" in names
+    assert not [n for n in names if "/tests/" in n or n.endswith("_main.py")]
+    # Nothing imports a vendored package by its global name: it could shadow (or be shadowed by) others.
+    for name, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                assert not [a.name for a in node.names if a.name.split(".")[0] in VENDORED], name
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                assert node.module.split(".")[0] not in VENDORED, (name, node.module)
+
+
+def test_loads_and_unloads_from_a_fresh_profile(
+    qgis_iface: Any, plugins_path: Path, auth_ready: None
+) -> None:
+    import qgis.utils
+
+    assert (plugins_path / PLUGIN / "metadata.txt").is_file()
+    assert PLUGIN in qgis.utils.available_plugins
+    assert qgis.utils.pluginMetadata(PLUGIN, "qgisMinimumVersion") == "3.22"
+    path_before = list(sys.path)
+    assert qgis.utils.loadPlugin(PLUGIN)
+    assert qgis.utils.startPlugin(PLUGIN)
+    try:
+        instance = qgis.utils.plugins[PLUGIN]
+        assert Path(sys.modules[PLUGIN].__file__).parent == plugins_path / PLUGIN
+        assert instance.dock is not None and instance.action is not None
+        assert instance.action.text() == "Pixxel imagery"
+        assert not instance.action.icon().isNull()
+        # The vendored client is importable only under the plugin's namespace.
+        assert f"{PLUGIN}._vendor.httpx" in sys.modules
+        assert "httpx" not in sys.modules and "pixxel_geo" not in sys.modules
+        assert sys.path == path_before
+    finally:
+        assert qgis.utils.unloadPlugin(PLUGIN)
+    assert PLUGIN not in qgis.utils.plugins and PLUGIN not in qgis.utils.active_plugins
+    assert not [m for m in sys.modules if m == PLUGIN or m.startswith(f"{PLUGIN}.")]
+    assert QgsApplication.taskManager().countActiveTasks() == 0
