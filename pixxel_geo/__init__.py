@@ -66,13 +66,13 @@ logging.getLogger("pixxel_geo").addHandler(logging.NullHandler())
 
 # Imagery functions and front ends: imported on first use (they need numpy, rasterio, ...).
 _LAZY = {
-    "gdal_path": "pixxel_geo.io",
-    "open_dataset": "pixxel_geo.io",
-    "open_raster": "pixxel_geo.io",
-    "quicklook": "pixxel_geo.io",
-    "read_footprints": "pixxel_geo.io",
-    "read_vector": "pixxel_geo.io",
-    "spectrum": "pixxel_geo.io",
+    "gdal_path": "pixxel_geo.io.raster",
+    "open_dataset": "pixxel_geo.io.dataset",
+    "open_raster": "pixxel_geo.io.raster",
+    "quicklook": "pixxel_geo.io.quicklook",
+    "read_footprints": "pixxel_geo.io.vector",
+    "read_vector": "pixxel_geo.io.vector",
+    "spectrum": "pixxel_geo.io.quicklook",
     "widgets": "pixxel_geo.widgets",
 }
 

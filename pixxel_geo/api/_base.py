@@ -122,9 +122,7 @@ def error_from_response(response: httpx.Response, config: ClientConfig) -> APIEr
         "request_id": request_id,
     }
     if cls is RateLimitError:
-        return RateLimitError(
-            message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs
-        )
+        return RateLimitError(message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs)
     return cls(message, **kwargs)
 
 
@@ -135,9 +133,7 @@ def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> Trans
             f"{where} timed out ({type(exc).__name__}). The server may be slow or unreachable; "
             "try again or raise the client's timeout."
         )
-    return NetworkError(
-        f"{where} failed: {type(exc).__name__}. Check the API URL and your network connection."
-    )
+    return NetworkError(f"{where} failed: {type(exc).__name__}. Check the API URL and your network connection.")
 
 
 def _may_have_arrived(exc: httpx.TransportError) -> bool:
@@ -204,9 +200,7 @@ class BaseClient:
         policy = self.config.retry
         attempt = 0
         while True:
-            request = self.build_request(
-                method, path, params=params, json_body=json_body, authenticated=authenticated
-            )
+            request = self.build_request(method, path, params=params, json_body=json_body, authenticated=authenticated)
             started = time.monotonic()
             error: PixxelError
             retry_after: float | None = None

@@ -51,9 +51,7 @@ def exactly_one_id_list(
             "Make two requests instead."
         )
     if not catalogs and not items:
-        raise InvalidInputError(
-            "Give at least one catalog id (catalog_ids=) or order item id (order_item_ids=)."
-        )
+        raise InvalidInputError("Give at least one catalog id (catalog_ids=) or order item id (order_item_ids=).")
     return catalogs, items
 
 

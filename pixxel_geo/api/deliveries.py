@@ -52,9 +52,7 @@ class DeliveryOperations:
         body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params)
         return [Delivery.from_api(d) for d in (body or {}).get("deliveries") or []]
 
-    def _existing_ids(
-        self, catalog_ids: builtins.list[str], order_item_ids: builtins.list[str]
-    ) -> Operation[set[str]]:
+    def _existing_ids(self, catalog_ids: builtins.list[str], order_item_ids: builtins.list[str]) -> Operation[set[str]]:
         ids: set[str] = set()
         for catalog_id in catalog_ids:
             ids.update(d.delivery_id for d in (yield from self.list(catalog_id=catalog_id)))
@@ -116,8 +114,7 @@ class DeliveryOperations:
         for query in queries:
             for delivery in (yield from self.list(**query)):
                 same_target = delivery.cloud_delivery is not None and (
-                    delivery.cloud_delivery.config == store_id
-                    and (delivery.cloud_delivery.path or "") == (path or "")
+                    delivery.cloud_delivery.config == store_id and (delivery.cloud_delivery.path or "") == (path or "")
                 )
                 if delivery.delivery_id not in before and same_target:
                     found[delivery.delivery_id] = delivery

@@ -29,9 +29,7 @@ class DownloadOperations:
         self._base = base
         self._schedule = schedule or PollSchedule()
 
-    def create(
-        self, catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None
-    ) -> Operation[Download]:
+    def create(self, catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None) -> Operation[Download]:
         catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
         try:
             answer = yield from self._base.request(
@@ -54,9 +52,7 @@ class DownloadOperations:
         return Download.from_api(answer)
 
     def get(self, download_id: str) -> Operation[Download]:
-        answer = yield from self._base.request(
-            "GET", f"/v0/catalogs/download/{check_id(download_id, 'download_id')}"
-        )
+        answer = yield from self._base.request("GET", f"/v0/catalogs/download/{check_id(download_id, 'download_id')}")
         return Download.from_api(answer)
 
     def wait(self, download_id: str, timeout: float, on_event: EventCallback | None) -> Operation[Download]:
@@ -109,9 +105,7 @@ class Downloads:
         self._client = client
         self._ops = DownloadOperations(client, client._poll_schedule)
 
-    def create(
-        self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None
-    ) -> Download:
+    def create(self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None) -> Download:
         """Ask for a download resource for catalogs or order items (exactly one of the two).
 
         Raises:

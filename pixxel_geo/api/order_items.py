@@ -26,8 +26,7 @@ def _query(filters: dict[str, Any]) -> dict[str, Any]:
     unknown = set(filters) - _FILTERS
     if unknown:
         raise InvalidInputError(
-            f"Unknown order item filter(s): {', '.join(sorted(unknown))}. "
-            f"Known: {', '.join(sorted(_FILTERS))}."
+            f"Unknown order item filter(s): {', '.join(sorted(unknown))}. Known: {', '.join(sorted(_FILTERS))}."
         )
     query: dict[str, Any] = {}
     for key, value in filters.items():
@@ -46,16 +45,12 @@ class OrderItemOperations:
 
     def list(self, query: dict[str, Any], page_size: int | None) -> Operation[None]:
         def fetch(offset: int, limit: int) -> Operation[Any]:
-            return self._base.request(
-                "GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit}
-            )
+            return self._base.request("GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit})
 
         yield from paginate(fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None)
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
-        answer = yield from self._base.request(
-            "GET", f"/v0/order-items/{check_id(order_item_id, 'order_item_id')}"
-        )
+        answer = yield from self._base.request("GET", f"/v0/order-items/{check_id(order_item_id, 'order_item_id')}")
         return OrderItem.from_api(answer)
 
 

@@ -127,9 +127,7 @@ class AsyncStores:
         labels: dict[str, str] | None = None,
     ) -> Store:
         """Create a store (see :meth:`Stores.create`)."""
-        return await self._client._run(
-            self._ops.create(name, type, bucket, region, secrets, path_prefix, labels)
-        )
+        return await self._client._run(self._ops.create(name, type, bucket, region, secrets, path_prefix, labels))
 
     async def delete(self, store_id: str) -> None:
         """Delete a store."""

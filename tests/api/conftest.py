@@ -60,9 +60,7 @@ def make_client() -> Callable[..., tuple[px.Client, Recorder]]:
 
 @pytest.fixture
 def make_async_client() -> Callable[..., tuple[px.AsyncClient, Recorder]]:
-    def make(
-        handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any
-    ) -> tuple[px.AsyncClient, Recorder]:
+    def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> tuple[px.AsyncClient, Recorder]:
         recorder = Recorder(handler)
         client = px.AsyncClient(
             api_key=kwargs.pop("api_key", TOKEN),

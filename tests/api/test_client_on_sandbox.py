@@ -37,7 +37,7 @@ def test_ping_and_auth_failures(sandbox):
 
 def test_expired_token_is_403(sandbox, fast_client):
     sandbox.set_faults(expired_tokens=[sandbox.token])
-    with pytest.raises(px.PermissionDeniedError, match="expired|revoked"):
+    with pytest.raises(px.PermissionDeniedError, match=r"expired|revoked"):
         fast_client.stores.list()
 
 
@@ -92,9 +92,7 @@ def test_download_lifecycle_and_signed_url(fast_client, catalog_ids):
 
 def test_signed_url_expires(fast_client, sandbox, catalog_ids):
     sandbox.set_faults(url_lifetime=1)
-    download = fast_client.downloads.wait(
-        fast_client.downloads.create(catalog_ids=catalog_ids[:1]).id, timeout=30
-    )
+    download = fast_client.downloads.wait(fast_client.downloads.create(catalog_ids=catalog_ids[:1]).id, timeout=30)
     with httpx.Client() as http:
         assert http.get(download.signed_url, headers={"Range": "bytes=0-0"}).status_code == 206
         time.sleep(2.1)

@@ -145,9 +145,7 @@ def test_delivery_create_sends_both_lists_and_cloud_info(make_client):
     post = next(r for r in rec.requests if r.method == "POST")
     assert post.url.path == "/v0/catalogs/deliveries"
     assert json.loads(post.content) == {
-        "deliveries": [
-            {"catalog_ids": ["c1"], "order_item_ids": [], "cloud_info": {"config": "s1", "path": "in/"}}
-        ]
+        "deliveries": [{"catalog_ids": ["c1"], "order_item_ids": [], "cloud_info": {"config": "s1", "path": "in/"}}]
     }
     assert delivery.status == px.DeliveryStatus("CREATED")
     assert delivery.cloud_delivery == px.CloudDelivery(config="s1", path="in/")

@@ -96,9 +96,12 @@ def test_transport_errors(make_client):
 def test_missing_key_is_a_configuration_error(monkeypatch, tmp_path):
     monkeypatch.delenv("PIXXEL_API_KEY", raising=False)
     monkeypatch.setenv("PIXXEL_CONFIG", str(tmp_path / "none.toml"))
-    with px.Client(
-        base_url="https://api.test.invalid", transport=httpx.MockTransport(lambda r: httpx.Response(200))
-    ) as client, pytest.raises(px.ConfigurationError, match="PIXXEL_API_KEY"):
+    with (
+        px.Client(
+            base_url="https://api.test.invalid", transport=httpx.MockTransport(lambda r: httpx.Response(200))
+        ) as client,
+        pytest.raises(px.ConfigurationError, match="PIXXEL_API_KEY"),
+    ):
         client.stores.list()
 
 

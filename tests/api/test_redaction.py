@@ -12,9 +12,7 @@ import pixxel_geo as px
 from .conftest import TOKEN, envelope
 
 SIGNATURE = "c2lnbmF0dXJlLXNlY3JldA"
-SIGNED = (
-    f"https://files.test.invalid/dl/catalogs.zip?X-Pixxel-Expires=1900000000&X-Pixxel-Signature={SIGNATURE}"
-)
+SIGNED = f"https://files.test.invalid/dl/catalogs.zip?X-Pixxel-Expires=1900000000&X-Pixxel-Signature={SIGNATURE}"
 
 
 def test_debug_logs_hold_no_secret(make_client, caplog):
@@ -37,9 +35,7 @@ def test_debug_logs_hold_no_secret(make_client, caplog):
 
 
 def test_reprs_hide_secrets(make_client):
-    client, _ = make_client(
-        lambda r: httpx.Response(200, json={"id": "dl", "status": "success", "signed_url": SIGNED})
-    )
+    client, _ = make_client(lambda r: httpx.Response(200, json={"id": "dl", "status": "success", "signed_url": SIGNED}))
     download = client.downloads.get("dl")
     assert download.signed_url == SIGNED
     for text in (repr(download), str(download), repr(client), repr(client.config), str(client.config)):

@@ -61,11 +61,7 @@ def test_waiting_for_many_deliveries_uses_one_list_call_per_poll(make_client):
         status = "SUCCESS" if polls["n"] >= 3 else "IN_PROGRESS"
         return httpx.Response(
             200,
-            json={
-                "deliveries": [
-                    {"delivery_id": f"d{i}", "catalog_id": f"c{i}", "status": status} for i in range(5)
-                ]
-            },
+            json={"deliveries": [{"delivery_id": f"d{i}", "catalog_id": f"c{i}", "status": status} for i in range(5)]},
         )
 
     client, rec = make_client(handler)

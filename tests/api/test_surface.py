@@ -74,9 +74,24 @@ def test_import_is_light():
         [sys.executable, "-X", "importtime", "-c", "import pixxel_geo"],
         capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
-    imported = {
-        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
-    }
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
     assert "pixxel_geo" in imported
     heavy = {"numpy", "rasterio", "xarray", "ipywidgets", "PyQt5", "qgis", "geopandas", "fsspec", "dask"}
     assert not heavy & imported, heavy & imported
+
+
+def test_lazy_imagery_names_resolve_to_functions():
+    """``px.quicklook`` etc. are the functions, even after their submodules were imported."""
+    import importlib
+
+    importlib.import_module("pixxel_geo.io.quicklook")
+    for name in (
+        "gdal_path",
+        "open_dataset",
+        "open_raster",
+        "quicklook",
+        "read_footprints",
+        "read_vector",
+        "spectrum",
+    ):
+        assert callable(getattr(px, name)) and inspect.isfunction(getattr(px, name)), name

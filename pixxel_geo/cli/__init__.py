@@ -1,0 +1,175 @@
+"""``pixxel-geo``: the command line.
+
+Results go to stdout (``--json`` for machines), progress and errors to stderr.
+Errors are one line and exit 1; usage errors exit 2; ``--debug`` shows
+tracebacks and the HTTP log (never the token or signed URLs' query strings).
+
+Example::
+
+    pixxel-geo catalogs search --bbox 77.5 12.9 77.7 13.1 --max-cloud-cover 10
+    pixxel-geo deliver --store STORE_ID --catalog CATALOG_ID --wait
+    pixxel-geo download --catalog CATALOG_ID --dest data/ --extract
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+import pixxel_geo as px
+from pixxel_geo.api._config import DEFAULT_BASE_URL
+from pixxel_geo.cli import commands
+
+__all__ = ["build_parser", "main"]
+
+Handler = Callable[[px.Client, argparse.Namespace], int]
+
+
+def _add_common(parser: argparse.ArgumentParser, json: bool = True) -> None:
+    if json:
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _ids(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--catalog", nargs="+", metavar="ID", help="catalog id(s)")
+    group.add_argument("--order-item", nargs="+", metavar="ID", help="order item id(s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="pixxel-geo",
+        description="Pixxel imagery from the command line. The API key comes from PIXXEL_API_KEY "
+        "or ~/.config/pixxel/config.toml; never pass it as an argument.",
+    )
+    parser.add_argument("--api-url", help=f"API base URL (default: PIXXEL_API_URL or {DEFAULT_BASE_URL})")
+    parser.add_argument("--timeout", type=float, help="seconds per HTTP request")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and the HTTP log")
+    parser.add_argument("--version", action="version", version=f"pixxel-geo {px.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    stores = sub.add_parser("stores", help="list, create or delete stores").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = stores.add_parser("list", help="list stores")
+    _add_common(p)
+    p.set_defaults(handler=commands.stores_list)
+    p = stores.add_parser("create", help="create a store")
+    p.add_argument("--name", required=True)
+    p.add_argument("--type", required=True, choices=["S3", "GCS", "AZBLOB"], type=str.upper)
+    p.add_argument("--bucket", required=True)
+    p.add_argument("--region", required=True)
+    p.add_argument("--path-prefix")
+    p.add_argument("--secret", action="append", metavar="KEY=VALUE", help="repeatable; write-only")
+    p.add_argument("--label", action="append", metavar="KEY=VALUE", help="repeatable")
+    _add_common(p)
+    p.set_defaults(handler=commands.stores_create)
+    p = stores.add_parser("delete", help="delete a store")
+    p.add_argument("store_id")
+    p.set_defaults(handler=commands.stores_delete)
+
+    catalogs = sub.add_parser("catalogs", help="search or show catalogs").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = catalogs.add_parser("search", help="search catalogs (all pages)")
+    p.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"))
+    p.add_argument("--datetime", help="RFC 3339 instant or interval, e.g. 2024-01-01T00:00:00Z/..")
+    p.add_argument("--max-cloud-cover", type=float, metavar="PERCENT")
+    p.add_argument("--id", nargs="+", metavar="ID")
+    p.add_argument("--order-id", nargs="+", metavar="ID")
+    p.add_argument("--order-item-id", nargs="+", metavar="ID")
+    p.add_argument("--sort", default="-datetime", help="datetime or -datetime (default)")
+    p.add_argument("--max-items", type=int)
+    _add_common(p)
+    p.set_defaults(handler=commands.catalogs_search)
+    p = catalogs.add_parser("show", help="show one catalog")
+    p.add_argument("catalog_id")
+    _add_common(p)
+    p.set_defaults(handler=commands.catalogs_show)
+
+    p = sub.add_parser("deliver", help="deliver catalogs or order items into a store")
+    p.add_argument("--store", required=True, metavar="STORE_ID")
+    _ids(p)
+    p.add_argument("--path", help="prefix inside the store")
+    p.add_argument("--wait", action="store_true", help="wait until delivered")
+    p.add_argument("--timeout", type=float, default=3600)
+    _add_common(p)
+    p.set_defaults(handler=commands.deliver)
+
+    deliveries = sub.add_parser("deliveries", help="list, wait for or open deliveries").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = deliveries.add_parser("list", help="list deliveries")
+    p.add_argument("--delivery-id")
+    p.add_argument("--catalog-id")
+    p.add_argument("--task-id")
+    p.add_argument("--order-item-id")
+    _add_common(p)
+    p.set_defaults(handler=commands.deliveries_list)
+    p = deliveries.add_parser("wait", help="wait until deliveries are final")
+    p.add_argument("delivery_ids", nargs="+")
+    p.add_argument("--timeout", type=float, default=3600)
+    _add_common(p)
+    p.set_defaults(handler=commands.deliveries_wait)
+
+    p = sub.add_parser("link", help="get a signed download link and its expiry")
+    _ids(p)
+    p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--show-url", action="store_true", help="also print the full URL (a credential)")
+    _add_common(p)
+    p.set_defaults(handler=commands.link)
+
+    from pixxel_geo.cli import download
+
+    download.add_parser(sub)
+
+    p = sub.add_parser("sandbox", help="run the local Pixxel API sandbox", add_help=False)
+    p.add_argument("sandbox_args", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=None, local="sandbox")
+    p = sub.add_parser("demo", help="run the guided demo on a fresh sandbox")
+    p.add_argument("--data-dir", help="keep the sandbox's products here (default: a cache folder)")
+    p.add_argument("--out", default="pixxel-demo", help="where to write the demo's files")
+    p.set_defaults(handler=None, local="demo")
+    return parser
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    if args.local == "sandbox":
+        from pixxel_geo.sandbox.server import main as sandbox_main
+
+        return sandbox_main(args.sandbox_args)
+    from pixxel_geo.demo import run_demo
+
+    return run_demo(data_dir=args.data_dir, out=args.out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:  # hand everything after "sandbox" to its own parser
+        from pixxel_geo.sandbox.server import main as sandbox_main
+
+        return sandbox_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # its log lines include full URLs
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
+    try:
+        if args.handler is None:
+            return _run_local(args)
+        with px.Client(base_url=args.api_url, timeout=args.timeout) as client:
+            handler: Handler = args.handler
+            return handler(client, args)
+    except px.PixxelError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130

@@ -1,0 +1,101 @@
+"""The pixxel-geo command line against the sandbox: output, --json, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pixxel_geo.cli import build_parser, main
+
+
+@pytest.fixture
+def env(sandbox, monkeypatch):
+    monkeypatch.setenv("PIXXEL_API_KEY", sandbox.token)
+    monkeypatch.setenv("PIXXEL_API_URL", sandbox.url)
+    return sandbox
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_catalogs_search_and_show(env, capsys):
+    code, out, _ = run(capsys, "catalogs", "search", "--json")
+    assert code == 0
+    catalogs = json.loads(out)
+    assert len(catalogs) >= 5 and all("details" in c for c in catalogs)
+    code, out, _ = run(capsys, "catalogs", "search", "--max-cloud-cover", "5")
+    assert code == 0 and "CLOUD %" in out
+    clear = [c for c in catalogs if c["details"]["properties"]["eo:cloud_cover"] <= 5]
+    assert len(out.strip().splitlines()) == 1 + len(clear)
+    code, out, _ = run(capsys, "catalogs", "show", catalogs[0]["id"])
+    assert code == 0 and "wavelengths" in out and catalogs[0]["id"] in out
+
+
+def test_store_deliver_and_wait(env, capsys):
+    code, out, _ = run(
+        capsys, "stores", "create", "--name", "cli-store", "--type", "s3", "--bucket", "cli-bucket",
+        "--region", "us-east-1", "--secret", "access_key_id=A", "--secret", "secret_access_key=B",
+    )  # fmt: skip
+    assert code == 0
+    store_id = out.strip()
+    code, out, _ = run(capsys, "stores", "list", "--json")
+    stored = next(s for s in json.loads(out) if s["id"] == store_id)
+    assert "secrets" not in stored  # write-only
+    catalog_id = json.loads(run(capsys, "catalogs", "search", "--json")[1])[0]["id"]
+    code, out, err = run(capsys, "deliver", "--store", store_id, "--catalog", catalog_id, "--wait", "--json")
+    assert code == 0
+    [delivery] = json.loads(out)
+    assert delivery["status"] == "SUCCESS" and "SUCCESS" in err
+    code, out, _ = run(capsys, "deliveries", "list", "--catalog-id", catalog_id)
+    assert code == 0 and delivery["delivery_id"] in out
+    code, out, _ = run(capsys, "deliveries", "wait", delivery["delivery_id"], "--json")
+    assert json.loads(out)[0]["delivery_id"] == delivery["delivery_id"]
+    assert run(capsys, "stores", "delete", store_id)[0] == 0
+
+
+def test_link_hides_the_signature(env, capsys):
+    catalog_id = json.loads(run(capsys, "catalogs", "search", "--json")[1])[0]["id"]
+    code, out, _ = run(capsys, "link", "--catalog", catalog_id)
+    assert code == 0 and "/files/" in out and "expires" in out
+    assert "Signature" not in out and "X-Pixxel" not in out
+
+
+def test_errors_are_one_line_with_exit_1(env, capsys, monkeypatch):
+    monkeypatch.setenv("PIXXEL_API_KEY", "wrong-token")
+    code, out, err = run(capsys, "stores", "list")
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "wrong-token" not in err
+
+
+def test_bad_input_is_exit_1_before_any_request(env, capsys):
+    code, _, err = run(capsys, "catalogs", "search", "--bbox", "0", "10", "1", "5")
+    assert code == 1 and "south <= north" in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["deliver", "--store", "s"])  # neither --catalog nor --order-item
+    assert info.value.code == 2
+
+
+def test_every_reading_command_has_json():
+    parser = build_parser()
+    for argv in (["stores", "list"], ["catalogs", "search"], ["catalogs", "show", "x"], ["deliveries", "list"],
+                 ["deliveries", "wait", "d"], ["link", "--catalog", "c"]):  # fmt: skip
+        assert parser.parse_args([*argv, "--json"]).json is True
+
+
+def test_console_script_runs(env):
+    result = subprocess.run(
+        [sys.executable, "-m", "pixxel_geo.cli", "catalogs", "search", "--max-items", "2", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 2
