@@ -52,6 +52,7 @@ Only ``pixxel_geo.api`` ships here (httpx only): no numpy, rasterio or geopandas
 from ._version import __version__
 from .api import *  # noqa: F403
 from .api.errors import *  # noqa: F403
+from .api.events import *  # noqa: F403
 '''
 
 _NAMES = "|".join(VENDORED)
