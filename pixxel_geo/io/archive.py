@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import warnings
 import zlib
@@ -24,6 +25,7 @@ from collections import OrderedDict
 from typing import Any
 
 from pixxel_geo.api.errors import MemberNotFoundError
+from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
 from pixxel_geo.io.reader import RangeReader, URLSource, redact_url
 from pixxel_geo.io.zipindex import (
     EOCD_SEARCH_BYTES,
@@ -41,8 +43,9 @@ from pixxel_geo.io.zipindex import (
 
 __all__ = ["MemberFile", "ZipArchive", "archive_for"]
 
-HEAD_BYTES = 256 * 1024
+HEAD_BYTES = 128 * 1024
 """Bytes of a member read with its local header: a COG's header and tile index."""
+FIRST_TAIL_BYTES = 16 * 1024
 _BLOCK = 64 * 1024
 _MAX_BLOCKS = 64
 
@@ -65,6 +68,7 @@ class ZipArchive:
         self._members: dict[str, ZipMember] | None = None
         self._data_offsets: dict[str, int] = {}
         self._heads: dict[str, bytes] = {}
+        self._prefetchers: dict[str, BandPrefetcher | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -101,10 +105,18 @@ class ZipArchive:
         return self.reader.get_size()
 
     def _read_directory(self) -> dict[str, ZipMember]:
-        tail, tail_offset = self.reader.read_tail(EOCD_SEARCH_BYTES)
+        # A product's directory (a few members) fits in a small tail; a long zip comment
+        # or a large directory costs one more request.
+        tail, tail_offset = self.reader.read_tail(FIRST_TAIL_BYTES)
         size = self.reader.get_size()
         try:
-            where = find_central_directory(tail, tail_offset, size)
+            try:
+                where = find_central_directory(tail, tail_offset, size)
+            except ZipFormatError:
+                if tail_offset == 0:
+                    raise
+                tail, tail_offset = self.reader.read_tail(EOCD_SEARCH_BYTES)
+                where = find_central_directory(tail, tail_offset, size)
             if where is None:
                 start = eocd64_offset(tail)
                 where = parse_eocd64(self.reader.read(start, start + 56))
@@ -171,6 +183,35 @@ class ZipArchive:
         """The first bytes of a stored member, as read with its local header."""
         self.data_range(name)
         return self._heads.get(self.member(name).name, b"")
+
+    def prefetcher(self, name: str) -> BandPrefetcher | None:
+        """The band read-ahead for a band-interleaved GeoTIFF member (``None`` for others)."""
+        if name not in self._prefetchers:
+            with self._lock:
+                if name not in self._prefetchers:
+                    self._prefetchers[name] = self._make_prefetcher(name)
+        return self._prefetchers[name]
+
+    def _make_prefetcher(self, name: str) -> BandPrefetcher | None:
+        if not name.lower().endswith((".tif", ".tiff")):
+            return None
+        offset, size = self._data_offsets[name], self.member(name).compressed_size
+        head = self._heads.get(name, b"")
+
+        def read(start: int, end: int) -> bytes:
+            end = min(end, size)
+            if end <= len(head):
+                return head[start:end]
+            return self.reader.read(offset + start, offset + end)
+
+        def fetch(ranges: list[tuple[int, int]]) -> list[bytes]:
+            return self.reader.read_ranges([(offset + s, offset + min(e, size)) for s, e in ranges])
+
+        try:
+            table = parse_tile_table(read)
+        except (struct.error, ValueError):
+            return None
+        return BandPrefetcher(table, fetch) if table is not None else None
 
     # -- reading ------------------------------------------------------------------
 
@@ -306,7 +347,9 @@ class MemberFile(io.RawIOBase):
                 todo.append(i)
         if todo:
             spans = [(offsets[i], min(self.size, offsets[i] + sizes[i])) for i in todo]
-            for i, blob in zip(todo, self._fetch(spans), strict=True):
+            prefetcher = self.archive.prefetcher(self.name)
+            blobs = prefetcher.get(spans) if prefetcher is not None else self._fetch(spans)
+            for i, blob in zip(todo, blobs, strict=True):
                 out[i] = blob
         if offsets:
             self._pos = offsets[-1] + sizes[-1]

@@ -158,8 +158,7 @@ def _normalise_chunks(
         chunks = {"y": chunks, "x": chunks}
     if not isinstance(chunks, dict):
         raise InvalidInputError(
-            f"chunks must be None, True, 'auto', an int or a dict like "
-            f"{{'y': 1024, 'x': 1024}}, not {chunks!r}"
+            f"chunks must be None, True, 'auto', an int or a dict like {{'y': 1024, 'x': 1024}}, not {chunks!r}"
         )
     unknown = set(chunks) - {"band", "x", "y"}
     if unknown:

@@ -52,8 +52,7 @@ def _order_item_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
 
 def _deliveries_not_ready(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
     raise NotImplementedError(
-        "pixxel://deliveries/ paths need the stores layer (pixxel_geo.stores); "
-        "install pixxel-geo[stores] and import it"
+        "pixxel://deliveries/ paths need the stores layer (pixxel_geo.stores); install pixxel-geo[stores] and import it"
     )
 
 
@@ -104,9 +103,7 @@ class PixxelFileSystem(AbstractFileSystem):
     root_marker = ""
     cachable = True
 
-    def __init__(
-        self, api_key: str | None = None, base_url: str | None = None, **storage_options: Any
-    ) -> None:
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, **storage_options: Any) -> None:
         super().__init__(api_key=api_key, base_url=base_url, **storage_options)
         self.api_key = api_key
         self.base_url = base_url
@@ -368,9 +365,7 @@ def _rebuild(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Pixxel
 class PixxelFile(AbstractBufferedFile):
     """A STORED product member opened through ``pixxel://``; reads go through the range reader."""
 
-    def __init__(
-        self, fs: PixxelFileSystem, path: str, *, archive: ZipArchive, member: str, **kwargs: Any
-    ) -> None:
+    def __init__(self, fs: PixxelFileSystem, path: str, *, archive: ZipArchive, member: str, **kwargs: Any) -> None:
         self.archive = archive
         self.member = member
         self._data_offset, _ = archive.data_range(member)

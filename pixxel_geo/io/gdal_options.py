@@ -44,7 +44,8 @@ OPENER_OPTIONS: dict[str, Any] = {
     # which then fetches them in parallel itself.
     "GDAL_NUM_THREADS": 1,
     "VSI_CACHE": "FALSE",
-    "GDAL_INGESTED_BYTES_AT_OPEN": 262_144,
+    # Matches archive.HEAD_BYTES, read with the member's local header at open.
+    "GDAL_INGESTED_BYTES_AT_OPEN": 131_072,
 }
 """GDAL reading through our range reader (rasterio's ``opener=``)."""
 

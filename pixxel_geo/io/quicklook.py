@@ -106,9 +106,7 @@ def quicklook(
     return rgb, buffer.getvalue()
 
 
-def spectrum(
-    source: Any, lon: float, lat: float, *, client: Any | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def spectrum(source: Any, lon: float, lat: float, *, client: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The spectrum of the pixel at a longitude/latitude.
 
     Args:
@@ -139,9 +137,7 @@ def spectrum(
         xs, ys = warp_transform("EPSG:4326", src.crs, [lon], [lat])
         row, col = src.index(xs[0], ys[0])
         if not (0 <= row < src.height and 0 <= col < src.width):
-            raise InvalidInputError(
-                f"({lon}, {lat}) is outside the image (bounds {tuple(src.bounds)} in {src.crs})"
-            )
+            raise InvalidInputError(f"({lon}, {lat}) is outside the image (bounds {tuple(src.bounds)} in {src.crs})")
         raw = src.read(window=Window(col, row, 1, 1)).reshape(-1).astype("float64")
         scales = np.asarray(src.scales, dtype="float64")
         offsets = np.asarray(src.offsets, dtype="float64")

@@ -70,9 +70,7 @@ class _ArchiveContainer:
         prefix = _member_name(path).rstrip("/")
         prefix = prefix + "/" if prefix else ""
         names = {
-            n[len(prefix) :].split("/", 1)[0]
-            for n in self.archive.members
-            if n.startswith(prefix) and n != prefix
+            n[len(prefix) :].split("/", 1)[0] for n in self.archive.members if n.startswith(prefix) and n != prefix
         }
         return sorted(prefix + n for n in names)
 
@@ -135,9 +133,7 @@ def opener_for(archive: ZipArchive, member: str) -> _ArchiveContainer:
     return StreamOpener(archive)
 
 
-def open_raster(
-    source: Any, member: str | None = None, *, client: Any | None = None, **kwargs: Any
-) -> DatasetReader:
+def open_raster(source: Any, member: str | None = None, *, client: Any | None = None, **kwargs: Any) -> DatasetReader:
     """Open a product's raster member with rasterio, streaming by range.
 
     Args:

@@ -235,12 +235,9 @@ def resolve_source(source: Any, client: Any | None = None) -> ResolvedSource:
         url_source = DownloadURLSource(source.id, _config_of(client), source.signed_url)
         return ResolvedSource(archive_for(url_source))
     if kind == "Catalog" and hasattr(source, "details"):
-        return ResolvedSource(
-            archive_for(CatalogURLSource(source.id, _config_of(client))), catalog_id=source.id
-        )
+        return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client))), catalog_id=source.id)
     if kind == "OrderItem":
         return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client), kind="order_item")))
     raise InvalidInputError(
-        f"cannot read from a {kind}: pass a catalog id, a Catalog, a Download, "
-        "a signed URL or a pixxel:// path"
+        f"cannot read from a {kind}: pass a catalog id, a Catalog, a Download, a signed URL or a pixxel:// path"
     )

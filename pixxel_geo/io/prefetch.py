@@ -1,0 +1,183 @@
+"""Read ahead across bands of a band-interleaved GeoTIFF.
+
+On band-interleaved (``PLANARCONFIG_SEPARATE``) files GDAL reads a window band by
+band: one multi-range call per band, each waiting for the last (150 round trips for
+a full-spectrum chip). When two consecutive calls ask for the same tiles of
+consecutive bands, :class:`BandPrefetcher` fetches the same tiles of the next bands
+in one parallel batch (8 bands, then twice as many each time the run continues), so
+a full-spectrum read costs a handful of round trips. Reads of scattered bands
+(e.g. an RGB triplet) never trigger it, so they move no extra bytes.
+
+The tile table comes from the first IFD of the TIFF (classic or BigTIFF), parsed here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["BandPrefetcher", "TileTable", "parse_tile_table"]
+
+_TYPES = {3: ("H", 2), 4: ("L", 4), 16: ("Q", 8)}
+MAX_CACHE_BYTES = 256 * 1024 * 1024
+FIRST_STEP = 8
+
+
+@dataclass(frozen=True)
+class TileTable:
+    """Tile offsets and sizes of the full-resolution image, per band."""
+
+    bands: int
+    tiles_per_band: int
+    offsets: list[int]
+    counts: list[int]
+
+    def tile(self, band: int, index: int) -> tuple[int, int]:
+        i = band * self.tiles_per_band + index
+        return self.offsets[i], self.counts[i]
+
+
+def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:
+    """The first IFD's tile table, or ``None`` if the file is not a band-separate tiled TIFF.
+
+    Args:
+        read: ``read(start, end)`` returns bytes ``[start, end)`` of the TIFF.
+    """
+    header = read(0, 16)
+    if header[:2] not in (b"II", b"MM"):
+        return None
+    order = "<" if header[:2] == b"II" else ">"
+    (magic,) = struct.unpack_from(order + "H", header, 2)
+    big = magic == 43
+    if big:
+        (ifd,) = struct.unpack_from(order + "Q", header, 8)
+        count_fmt, entry_size, value_size = "Q", 20, 8
+    elif magic == 42:
+        (ifd,) = struct.unpack_from(order + "L", header, 4)
+        count_fmt, entry_size, value_size = "H", 12, 4
+    else:
+        return None
+    n_size = 8 if big else 2
+    (n,) = struct.unpack_from(order + count_fmt, read(ifd, ifd + n_size), 0)
+    block = read(ifd + n_size, ifd + n_size + n * entry_size)
+    tags: dict[int, list[int]] = {}
+    for k in range(n):
+        base = k * entry_size
+        tag, typ = struct.unpack_from(order + "HH", block, base)
+        if tag not in (277, 284, 324, 325) or typ not in _TYPES:
+            continue
+        fmt, size = _TYPES[typ]
+        (count,) = struct.unpack_from(order + ("Q" if big else "L"), block, base + 4)
+        value_at = base + (12 if big else 8)
+        nbytes = count * size
+        if nbytes <= value_size:
+            raw = block[value_at : value_at + nbytes]
+        else:
+            (ptr,) = struct.unpack_from(order + ("Q" if big else "L"), block, value_at)
+            raw = read(ptr, ptr + nbytes)
+        tags[tag] = list(struct.unpack(order + fmt * count, raw))
+    samples = tags.get(277, [1])[0]
+    planar = tags.get(284, [1])[0]
+    if planar != 2 or samples < 2 or 324 not in tags or 325 not in tags:
+        return None
+    offsets, counts = tags[324], tags[325]
+    if len(offsets) % samples or len(offsets) != len(counts):
+        return None
+    return TileTable(samples, len(offsets) // samples, offsets, counts)
+
+
+class BandPrefetcher:
+    """Predicts and prefetches the next bands' tiles of a band-by-band read.
+
+    Args:
+        table: the TIFF's tile table.
+        fetch: ``fetch(ranges)`` fetches ``[start, end)`` ranges (member offsets) in parallel.
+    """
+
+    def __init__(self, table: TileTable, fetch: Callable[[list[tuple[int, int]]], list[bytes]]):
+        self.table = table
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        order = sorted(range(len(table.offsets)), key=table.offsets.__getitem__)
+        self._starts = [table.offsets[i] for i in order]
+        self._index = order
+        self._cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
+        self._cache_bytes = 0
+        self._last: tuple[int, tuple[tuple[int, int, int, int], ...]] | None = None
+        self._ahead_to = -1
+        self._step = FIRST_STEP
+
+    def _locate(self, start: int, end: int) -> tuple[int, int, int, int] | None:
+        """(band, first tile, tiles, lead) for a range covering consecutive tiles of one band."""
+        k = bisect.bisect_left(self._starts, start)
+        if k >= len(self._starts) or self._starts[k] - start > 16:
+            return None
+        flat = self._index[k]
+        band, tile = divmod(flat, self.table.tiles_per_band)
+        lead = self._starts[k] - start
+        n = 0
+        while tile + n < self.table.tiles_per_band:
+            off, cnt = self.table.tile(band, tile + n)
+            n += 1
+            if off + cnt >= end - 16:
+                return band, tile, n, lead
+        return None
+
+    def _predict(self, band: int, shape: tuple[int, int, int, int], end_pad: int) -> tuple[int, int]:
+        _, tile, n, lead = shape
+        first, _ = self.table.tile(band, tile)
+        last_off, last_cnt = self.table.tile(band, tile + n - 1)
+        return first - lead, last_off + last_cnt + end_pad
+
+    def _take(self, start: int, end: int) -> bytes | None:
+        hit = self._cache.get(start)
+        if hit is None or hit[0] < end:
+            return None
+        del self._cache[start]
+        self._cache_bytes -= len(hit[1])
+        return hit[1][: end - start]
+
+    def get(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """Bytes for ``ranges`` (member offsets, end exclusive), prefetching ahead when useful."""
+        with self._lock:
+            out: list[bytes | None] = [self._take(s, e) for s, e in ranges]
+            shapes = [self._locate(s, e) for s, e in ranges]
+            extra: list[tuple[int, int]] = []
+            if all(shapes) and len({sh[0] for sh in shapes if sh}) == 1:
+                band = shapes[0][0]  # type: ignore[index]
+                key = tuple((sh[1], sh[2], sh[3], 0) for sh in shapes if sh)
+                pads = [
+                    e - (self.table.tile(band, sh[1] + sh[2] - 1)[0] + self.table.tile(band, sh[1] + sh[2] - 1)[1])
+                    for (s, e), sh in zip(ranges, shapes, strict=True)
+                    if sh
+                ]  # fmt: skip
+                if self._last is not None and self._last == (band - 1, key):
+                    if band >= self._ahead_to:
+                        stop = min(self.table.bands, band + 1 + self._step)
+                        for b in range(max(band + 1, self._ahead_to + 1), stop):
+                            for sh, pad in zip(shapes, pads, strict=True):
+                                extra.append(self._predict(b, sh, pad))  # type: ignore[arg-type]
+                        self._ahead_to = stop - 1
+                        self._step *= 2
+                else:
+                    self._step = FIRST_STEP
+                    self._ahead_to = band
+                self._last = (band, key)
+            else:
+                self._last = None
+            missing = [i for i, b in enumerate(out) if b is None]
+            wanted = [ranges[i] for i in missing] + extra
+            blobs = self._fetch(wanted) if wanted else []
+            for i, blob in zip(missing, blobs, strict=False):
+                out[i] = blob
+            for (s, e), blob in zip(extra, blobs[len(missing) :], strict=True):
+                self._cache[s] = (e, blob)
+                self._cache_bytes += len(blob)
+            while self._cache_bytes > MAX_CACHE_BYTES and self._cache:
+                _, (_, old) = self._cache.popitem(last=False)
+                self._cache_bytes -= len(old)
+            return [b if b is not None else b"" for b in out]
