@@ -57,9 +57,7 @@ from .api.events import *  # noqa: F403
 
 _NAMES = "|".join(VENDORED)
 _FROM = re.compile(rf"^(?P<indent>\s*)from (?P<pkg>{_NAMES})(?P<rest>(\.[\w.]+)?\s+import\b)", re.M)
-_IMPORT = re.compile(
-    rf"^(?P<indent>\s*)import (?P<pkg>{_NAMES})(?P<alias>\s+as\s+\w+)?\s*(?P<comment>#.*)?$", re.M
-)
+_IMPORT = re.compile(rf"^(?P<indent>\s*)import (?P<pkg>{_NAMES})(?P<alias>\s+as\s+\w+)?\s*(?P<comment>#.*)?$", re.M)
 
 
 class BuildError(RuntimeError):
@@ -159,9 +157,7 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
     for name in THIRD_PARTY:
         src = site_packages / name
         if not (src / "__init__.py").is_file():
-            raise BuildError(
-                f"{name} is not installed in {site_packages}: install pixxel-geo's dependencies there."
-            )
+            raise BuildError(f"{name} is not installed in {site_packages}: install pixxel-geo's dependencies there.")
         _copy_tree(src, vendor_dir / name, name)
         _licenses(site_packages, name, vendor_dir / "licenses")
     core = vendor_dir / "pixxel_geo"
@@ -190,9 +186,7 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
 
 def _stage(staging: Path, site_packages: Path, version: str) -> Path:
     plugin = staging / PLUGIN_NAME
-    shutil.copytree(
-        PLUGIN_SOURCE, plugin, ignore=shutil.ignore_patterns("__pycache__", "_vendor", "*.pyc", "tests")
-    )
+    shutil.copytree(PLUGIN_SOURCE, plugin, ignore=shutil.ignore_patterns("__pycache__", "_vendor", "*.pyc", "tests"))
     metadata = plugin / "metadata.txt"
     text = re.sub(r"(?m)^version=.*$", f"version={version}", metadata.read_text(encoding="utf-8"))
     metadata.write_text(text, encoding="utf-8")
@@ -242,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     site_packages = args.site_packages
     if site_packages is None:
         site_packages = (
-            DEFAULT_SITE_PACKAGES
-            if DEFAULT_SITE_PACKAGES.is_dir()
-            else Path(sysconfig.get_paths()["purelib"])
+            DEFAULT_SITE_PACKAGES if DEFAULT_SITE_PACKAGES.is_dir() else Path(sysconfig.get_paths()["purelib"])
         )
     try:
         archive = build(args.out, site_packages)

@@ -34,9 +34,7 @@ class FetchError(RuntimeError):
     """The file could not be fetched (message without the URL's query)."""
 
 
-def _get_piece(
-    url: QUrl, start: int, end: int, feedback: QgsFeedback | None
-) -> tuple[int, dict[str, str], bytes]:
+def _get_piece(url: QUrl, start: int, end: int, feedback: QgsFeedback | None) -> tuple[int, dict[str, str], bytes]:
     request = QNetworkRequest(url)
     request.setRawHeader(b"Range", f"bytes={start}-{end}".encode())
     request.setAttribute(QNetworkRequest.CacheLoadControlAttribute, QNetworkRequest.AlwaysNetwork)
@@ -48,12 +46,9 @@ def _get_piece(
     if feedback is not None and feedback.isCanceled():
         raise FetchError("The download was cancelled.")
     if status is None:
-        raise FetchError(
-            f"No answer from the file server: {redact_urls(blocking.errorMessage() or str(code))}"
-        )
+        raise FetchError(f"No answer from the file server: {redact_urls(blocking.errorMessage() or str(code))}")
     headers = {
-        bytes(n).decode("latin-1").lower(): bytes(reply.rawHeader(n)).decode("latin-1")
-        for n in reply.rawHeaderList()
+        bytes(n).decode("latin-1").lower(): bytes(reply.rawHeader(n)).decode("latin-1") for n in reply.rawHeaderList()
     }
     return int(status), headers, bytes(reply.content())
 
@@ -95,9 +90,7 @@ def fetch_to_file(
             while total is None or done < total:
                 status, headers, body = _get_piece(url, done, done + piece_size - 1, feedback)
                 if status == 403:
-                    raise FetchError(
-                        "The file server refused the signed URL (403): it may have expired. Try again."
-                    )
+                    raise FetchError("The file server refused the signed URL (403): it may have expired. Try again.")
                 if status not in (200, 206):
                     raise FetchError(f"The file server answered {status} for {dest.name}.")
                 match = _SHA256.search(headers.get("repr-digest", ""))

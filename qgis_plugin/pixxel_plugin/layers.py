@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from osgeo import ogr
 from qgis.core import (
+    Qgis,
     QgsContrastEnhancement,
     QgsDataProvider,
     QgsFeature,
@@ -26,6 +27,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtGui import QColor
 
 __all__ = [
     "CATALOG_ID_PROPERTY",
@@ -39,6 +41,7 @@ __all__ = [
     "raster_layer",
     "resign_layer",
     "rgb_band_indices",
+    "stretch_maximum",
     "vsi_uri",
 ]
 
@@ -46,8 +49,10 @@ CATALOG_ID_PROPERTY = "pixxel/catalog_id"
 DOWNLOAD_ID_PROPERTY = "pixxel/download_id"
 MEMBER_PROPERTY = "pixxel/member"
 RGB_WAVELENGTHS = (650.0, 550.0, 470.0)
-# Reflectance x 10000: 0..0.3 is a good default stretch for land surfaces.
-STRETCH = (0.0, 3000.0)
+# Surface reflectance 0..0.3 is a good default stretch for land. Products store reflectance x 10000
+# (uint16); QGIS applies a band's scale (0.0001) itself and then hands out float reflectance.
+REFLECTANCE_STRETCH = 0.3
+DN_PER_REFLECTANCE = 10000.0
 FOOTPRINT_FIELDS = (
     ("catalog_id", QVariant.String),
     ("item_id", QVariant.String),
@@ -92,6 +97,16 @@ def rgb_band_indices(wavelengths: Sequence[float | None]) -> tuple[int, int, int
     return (r, g, b)
 
 
+def stretch_maximum(provider: Any, band: int) -> float:
+    """The value shown as full brightness: reflectance 0.3 in the band's units as QGIS reads them."""
+    scale = float(provider.bandScale(band) or 1.0)
+    if scale != 1.0:  # QGIS applied the scale: values are reflectance
+        return REFLECTANCE_STRETCH
+    if provider.dataType(band) in (Qgis.Float32, Qgis.Float64):
+        return REFLECTANCE_STRETCH
+    return REFLECTANCE_STRETCH * DN_PER_REFLECTANCE
+
+
 def apply_rgb_renderer(layer: QgsRasterLayer, wavelengths: Sequence[float | None]) -> tuple[int, int, int]:
     """Give ``layer`` a true-colour rendering from the bands nearest 650/550/470 nm.
 
@@ -108,8 +123,8 @@ def apply_rgb_renderer(layer: QgsRasterLayer, wavelengths: Sequence[float | None
     ):
         enhancement = QgsContrastEnhancement(provider.dataType(band))
         enhancement.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
-        enhancement.setMinimumValue(STRETCH[0])
-        enhancement.setMaximumValue(STRETCH[1])
+        enhancement.setMinimumValue(0.0)
+        enhancement.setMaximumValue(stretch_maximum(provider, band))
         setter(enhancement)
     layer.setRenderer(renderer)
     return red, green, blue
@@ -184,5 +199,5 @@ def footprints_layer(catalogs: Sequence[Any], name: str = "Pixxel footprints") -
     layer.updateExtents()
     symbol = layer.renderer().symbol() if layer.renderer() is not None else None
     if symbol is not None:
-        symbol.setColor(symbol.color().fromRgb(124, 58, 237, 40))
+        symbol.setColor(QColor(124, 58, 237, 60))
     return layer

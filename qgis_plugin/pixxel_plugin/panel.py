@@ -182,9 +182,7 @@ class PixxelDock(QDockWidget):
         source_crs = canvas.mapSettings().destinationCrs()
         extent = canvas.extent()
         if source_crs.isValid() and source_crs != WGS84:
-            extent = QgsCoordinateTransform(source_crs, WGS84, QgsProject.instance()).transformBoundingBox(
-                extent
-            )
+            extent = QgsCoordinateTransform(source_crs, WGS84, QgsProject.instance()).transformBoundingBox(extent)
         return [
             max(-180.0, extent.xMinimum()),
             max(-90.0, extent.yMinimum()),
@@ -255,9 +253,7 @@ class PixxelDock(QDockWidget):
             return
         self._syncing = True
         try:
-            ids = [
-                self._fid_by_catalog[c.id] for c in self.selected_catalogs() if c.id in self._fid_by_catalog
-            ]
+            ids = [self._fid_by_catalog[c.id] for c in self.selected_catalogs() if c.id in self._fid_by_catalog]
             self.footprints.selectByIds(ids)
         finally:
             self._syncing = False
@@ -333,13 +329,9 @@ class PixxelDock(QDockWidget):
                     return
                 target_layer.setCustomProperty(layers.DOWNLOAD_ID_PROPERTY, product.download_id)
                 if not layers.resign_layer(target_layer, product.signed_url):
-                    self.notify(
-                        f"{target_layer.name()}: still unreadable after re-signing.", Qgis.Critical, 0
-                    )
+                    self.notify(f"{target_layer.name()}: still unreadable after re-signing.", Qgis.Critical, 0)
 
-            task = self._submit(
-                f"Pixxel: re-sign {layer.name()}", work, done, f"Re-signing {layer.name()} failed"
-            )
+            task = self._submit(f"Pixxel: re-sign {layer.name()}", work, done, f"Re-signing {layer.name()} failed")
             if task is not None:
                 tasks.append(task)
         return tasks

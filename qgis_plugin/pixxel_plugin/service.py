@@ -139,9 +139,7 @@ def deliver(
     """Deliver catalogs into a store and wait until every delivery is final; return them."""
     with make_client(target, feedback) as client:
         created = client.deliveries.create(store_id, catalog_ids=list(catalog_ids))
-        return client.deliveries.wait(
-            [d.delivery_id for d in created], timeout=WAIT_TIMEOUT, on_event=on_event
-        )
+        return client.deliveries.wait([d.delivery_id for d in created], timeout=WAIT_TIMEOUT, on_event=on_event)
 
 
 def list_stores(target: ApiTarget, feedback: QgsFeedback | None = None) -> list[Any]:

@@ -119,9 +119,7 @@ def store_token(token: str, authcfg: str = "") -> str:
     config.setConfig("password", token)
     ok = manager.updateAuthenticationConfig(config) if exists else manager.storeAuthenticationConfig(config)
     if not ok or not config.id():
-        raise AuthStorageError(
-            "QGIS's authentication database refused to store the token: check the master password."
-        )
+        raise AuthStorageError("QGIS's authentication database refused to store the token: check the master password.")
     return str(config.id())
 
 

@@ -109,9 +109,7 @@ class QgisTransport(httpx.BaseTransport):
             )
         return self._response(blocking, code, request)
 
-    def _response(
-        self, blocking: QgsBlockingNetworkRequest, code: int, request: httpx.Request
-    ) -> httpx.Response:
+    def _response(self, blocking: QgsBlockingNetworkRequest, code: int, request: httpx.Request) -> httpx.Response:
         reply = blocking.reply()
         status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
         if status is None or int(status) == 0:
@@ -143,8 +141,7 @@ class QgisTransport(httpx.BaseTransport):
             QNetworkReply.OperationCanceledError,
         ):
             raise httpx.ReadTimeout(
-                f"No answer from {where} within QGIS's network timeout "
-                f"(Settings > Options > Network). {detail}",
+                f"No answer from {where} within QGIS's network timeout (Settings > Options > Network). {detail}",
                 request=request,
             )
         if qt_error in _CONNECT_ERRORS:

@@ -253,3 +253,18 @@ def output_dir() -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember skipped tests (with CI=true, nothing may skip)."""
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run on CI when any test skipped."""
+    if os.environ.get("CI", "").lower() == "true" and _SKIPPED:
+        print(f"\nCI=true: {len(_SKIPPED)} test(s) skipped, which is not allowed: {_SKIPPED}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -78,9 +78,8 @@ def test_add_to_map_streams_a_multiband_layer(searched: Any, sandbox: Any, qtbot
     total = _product_size(_signed_url(layer))
     assert ranged and sum(r["bytes"] for r in ranged) < total / 2, (sum(r["bytes"] for r in ranged), total)
 
-def test_saved_project_is_re_signed_when_opened(
-    searched: Any, sandbox: Any, qtbot: Any, tmp_path: Path
-) -> None:
+
+def test_saved_project_is_re_signed_when_opened(searched: Any, sandbox: Any, qtbot: Any, tmp_path: Path) -> None:
     dock = searched
     layer = _add_first(dock, qtbot)
     # Simulate an expired URL in the saved project: break the signature before saving.

@@ -37,9 +37,7 @@ def test_zip_is_small_pure_python_and_described(plugin_zip: Path) -> None:
                 assert node.module.split(".")[0] not in VENDORED, (name, node.module)
 
 
-def test_loads_and_unloads_from_a_fresh_profile(
-    qgis_iface: Any, plugins_path: Path, auth_ready: None
-) -> None:
+def test_loads_and_unloads_from_a_fresh_profile(qgis_iface: Any, plugins_path: Path, auth_ready: None) -> None:
     import qgis.utils
 
     assert (plugins_path / PLUGIN / "metadata.txt").is_file()
