@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,8 @@ class PixxelPlugin:
 
     def unload(self) -> None:
         """Remove everything initGui added and cancel running tasks."""
-        try:
+        with contextlib.suppress(TypeError):  # not connected (initGui failed half-way)
             QgsProject.instance().readProject.disconnect(self.project_read)
-        except TypeError:  # not connected (initGui failed half-way)
-            pass
         if self.runner is not None:
             self.runner.cancel_all()
         if self.action is not None:

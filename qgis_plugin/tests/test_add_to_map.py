@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from conftest import TOKEN, wait_idle
 from osgeo import gdal
 from qgis.core import QgsMultiBandColorRenderer, QgsProject, QgsRasterLayer
-
-from conftest import TOKEN, wait_idle
 
 
 def _signed_url(layer: QgsRasterLayer) -> str:

@@ -9,10 +9,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from conftest import wait_idle
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QTimer
-
-from conftest import wait_idle
 
 
 class Ticker:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.core import Qgis
-
 from conftest import TOKEN, start_sandbox, wait_idle
+from qgis.core import Qgis
 
 
 def _critical(iface: Any) -> list[str]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conftest import wait_idle
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QImage
-
-from conftest import wait_idle
 
 
 def test_screenshot_of_panel_and_streamed_layer(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import wait_idle
 from qgis.core import QgsProject, QgsRectangle
 from qgis.PyQt.QtCore import QDate
-
-from conftest import wait_idle
 
 
 def test_search_lists_catalogs_and_draws_footprints(searched: Any, sandbox: Any) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qgis.core import QgsApplication, QgsSettings
-
 from conftest import TOKEN
+from qgis.core import QgsApplication, QgsSettings
 
 
 def _settings_files() -> list[Path]:

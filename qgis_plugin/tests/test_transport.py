@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conftest import TOKEN
 
 
 def test_transport_get_post_delete_and_errors(plugin: Any, sandbox: Any) -> None:
     from pixxel_plugin._vendor import httpx
+
     from pixxel_plugin.transport import QgisTransport
 
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -30,7 +30,7 @@ def test_transport_get_post_delete_and_errors(plugin: Any, sandbox: Any) -> None
             http.patch("/v0/stores")
     with (
         httpx.Client(transport=QgisTransport(), base_url="http://127.0.0.1:9") as http,
-        pytest.raises(httpx.ConnectError, match="Cannot connect to http://127.0.0.1:9/ping"),
+        pytest.raises(httpx.ConnectError, match=r"Cannot connect to http://127\.0\.0\.1:9/ping"),
     ):
         http.get("/ping")
 
