@@ -93,8 +93,12 @@ def rgb_band_indices(wavelengths: Sequence[float | None]) -> tuple[int, int, int
     if not known:
         count = max(1, len(wavelengths))
         return (1, min(2, count), min(3, count))
-    r, g, b = (min(known, key=lambda band, t=target: abs(band[1] - t))[0] for target in RGB_WAVELENGTHS)
-    return (r, g, b)
+
+    def nearest(target: float) -> int:
+        return min(known, key=lambda band: abs(band[1] - target))[0]
+
+    red, green, blue = (nearest(target) for target in RGB_WAVELENGTHS)
+    return (red, green, blue)
 
 
 def stretch_maximum(provider: Any, band: int) -> float:
