@@ -48,6 +48,4 @@ def download(
     """Download the catalogs' products into ``dest``; ``cancel.set()`` stops it."""
     from pixxel_geo.transfer.products import download_products
 
-    return list(
-        download_products(client, catalog_ids=list(catalog_ids), dest=dest, on_event=on_event, cancel=cancel)
-    )
+    return list(download_products(client, catalog_ids=list(catalog_ids), dest=dest, on_event=on_event, cancel=cancel))

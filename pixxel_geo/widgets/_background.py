@@ -42,9 +42,7 @@ class BackgroundRunner:
 
     def __init__(self, on_error: Callable[[BaseException], None], max_workers: int = 4) -> None:
         self._on_error = on_error
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix="pixxel-widgets"
-        )
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pixxel-widgets")
         self._lock = threading.Lock()
         self._pending: set[concurrent.futures.Future[Any] | asyncio.Future[Any]] = set()
         self._closed = False

@@ -52,9 +52,7 @@ def geometry_box(geometry: dict[str, Any]) -> Box | None:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def fit_view(
-    boxes: Iterable[Box], width_px: int = 640, height_px: int = 420
-) -> tuple[tuple[float, float], int]:
+def fit_view(boxes: Iterable[Box], width_px: int = 640, height_px: int = 420) -> tuple[tuple[float, float], int]:
     """A ``(center (lat, lon), zoom)`` showing every box (without asking the browser).
 
     Example:

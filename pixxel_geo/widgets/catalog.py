@@ -104,9 +104,7 @@ class CatalogBrowser(widgets.VBox):
         self.start_date.add_class("pixxel-filter-start")
         self.end_date = widgets.DatePicker(description="To")
         self.end_date.add_class("pixxel-filter-end")
-        self.max_cloud = widgets.FloatSlider(
-            value=100.0, min=0.0, max=100.0, step=1.0, description="Cloud ≤ %"
-        )
+        self.max_cloud = widgets.FloatSlider(value=100.0, min=0.0, max=100.0, step=1.0, description="Cloud ≤ %")
         self.max_cloud.add_class("pixxel-filter-cloud")
         self.in_view = widgets.Checkbox(value=False, description="Only in map view", indent=False)
         self.in_view.add_class("pixxel-filter-view")
@@ -213,9 +211,7 @@ class CatalogBrowser(widgets.VBox):
             return False
         if self.end_date.value and (when is None or when.date() > self.end_date.value):
             return False
-        if self.max_cloud.value < 100.0 and (
-            catalog.cloud_cover is None or catalog.cloud_cover > self.max_cloud.value
-        ):
+        if self.max_cloud.value < 100.0 and (catalog.cloud_cover is None or catalog.cloud_cover > self.max_cloud.value):
             return False
         boxes = [self.drawn_box] if self.drawn_box else []
         if self.in_view.value:

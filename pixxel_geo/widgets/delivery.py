@@ -65,9 +65,7 @@ class DeliveryTracker(widgets.VBox):
         self.deliver_button.add_class("pixxel-deliver")
         self.table = widgets.HTML(value="")
         self.table.add_class("pixxel-delivery-table")
-        super().__init__(
-            [widgets.HBox([self.store_picker, self.reload_button, self.deliver_button]), self.table]
-        )
+        super().__init__([widgets.HBox([self.store_picker, self.reload_button, self.deliver_button]), self.table])
         self.add_class("pixxel-delivery-tracker")
 
         self.reload_button.on_click(self.messages.guard("Listing stores", self.load_stores))
@@ -92,9 +90,7 @@ class DeliveryTracker(widgets.VBox):
             self.stores = {s.id: s for s in stores}
             self.store_picker.options = [(f"{s.name} ({s.type} {s.configs.bucket})", s.id) for s in stores]
             if not stores:
-                self.messages.show_info(
-                    "No store yet: create one with client.stores.create(...), then reload."
-                )
+                self.messages.show_info("No store yet: create one with client.stores.create(...), then reload.")
             self._update_button()
 
         self.runner.submit(self.client.stores.list, done=loaded)

@@ -32,15 +32,33 @@ class Scene:
 
     Attributes:
         catalog: the ``px.Catalog``.
-        dataset: the ``xarray.DataArray`` from ``px.open_dataset`` once opened (lazy, streamed).
-        quicklook: the true-colour PNG shown on the map.
+        quicklook: the true-colour PNG shown on the map (after Open).
         paths: files written by Download.
     """
 
     catalog: Any
-    dataset: Any = None
+    client: Any = field(default=None, repr=False)
     quicklook: bytes | None = None
     paths: list[Path] = field(default_factory=list)
+    _dataset: Any = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> Any:
+        """The catalog's cube: the ``xarray.DataArray`` from ``px.open_dataset`` (lazy, streamed).
+
+        Opened on first access, in the caller's thread and context: rasterio's Python
+        openers must be closed in the context that opened them, so the panel never
+        opens the cube in a worker thread and hands it over.
+        """
+        if self._dataset is None:
+            self._dataset = _backend.open_dataset(self.catalog, self.client)
+        return self._dataset
+
+    def close(self) -> None:
+        """Close the cube if it was opened (call from the thread that read it)."""
+        if self._dataset is not None:
+            self._dataset.close()
+            self._dataset = None
 
     @property
     def box(self) -> Box | None:
@@ -141,7 +159,7 @@ class DownloadPanel(widgets.VBox):
         self.link_button.on_click(self.messages.guard("Get link", self.get_link))
         self.download_button.on_click(self.messages.guard("Download", self.download))
         self.cancel_button.on_click(self.messages.guard("Cancel", self.cancel))
-        self.open_button.on_click(self.messages.guard("Open", self.open))
+        self.open_button.on_click(self.messages.guard("Open", self.open_scene))
         self.catalog_id = catalog_id
         self._update_buttons()
 
@@ -169,7 +187,7 @@ class DownloadPanel(widgets.VBox):
         scene = self.scenes.get(catalog_id)
         if scene is None:
             catalog = self.catalogs.get(catalog_id) or self.client.catalogs.get(catalog_id)
-            scene = self.scenes.setdefault(catalog_id, Scene(catalog))
+            scene = self.scenes.setdefault(catalog_id, Scene(catalog, self.client))
         return scene
 
     # -- link -------------------------------------------------------------------------
@@ -261,16 +279,14 @@ class DownloadPanel(widgets.VBox):
 
     # -- open -------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Open the catalog as an xarray DataArray and show its quicklook on the map."""
+    def open_scene(self) -> None:
+        """Show the catalog's quicklook on the map; its data is then ``scene(id).dataset``."""
         catalog_id = self._require_catalog()
         self.open_button.disabled = True
         self.messages.show_info("Opening… (streaming the quicklook)")
 
         def work() -> Scene:
             scene = self.scene(catalog_id)
-            if scene.dataset is None:
-                scene.dataset = _backend.open_dataset(scene.catalog, self.client)
             if scene.quicklook is None:
                 scene.quicklook = _backend.quicklook_png(scene.catalog, self.client)
             return scene

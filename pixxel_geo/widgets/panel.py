@@ -161,6 +161,8 @@ class PixxelPanel(widgets.VBox):
     def close(self) -> None:
         """Stop background work and close the widgets."""
         self.runner.close()
+        for scene in self.downloads.scenes.values():
+            scene.close()
         for part in (self.catalogs, self.downloads, self.deliveries, self.spectra, self.messages):
             part.close()
         super().close()

@@ -44,9 +44,7 @@ def render_spectra(spectra: list[PixelSpectrum], width: float = 6.0, height: flo
     if spectra:
         axes.legend(fontsize=8, loc="best")
     else:
-        axes.text(
-            0.5, 0.5, "Click a pixel of an opened scene", ha="center", va="center", transform=axes.transAxes
-        )
+        axes.text(0.5, 0.5, "Click a pixel of an opened scene", ha="center", va="center", transform=axes.transAxes)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -102,6 +100,4 @@ class SpectrumView(widgets.VBox):
     def _redraw(self) -> None:
         self.image.value = render_spectra(self.spectra)
         count = len(self.spectra)
-        self.caption.value = (
-            f"{count} pixel(s)" if count else "No pixel yet: Open a scene, then click it on the map."
-        )
+        self.caption.value = f"{count} pixel(s)" if count else "No pixel yet: Open a scene, then click it on the map."
