@@ -132,10 +132,7 @@ def main() -> None:
                 sb.clear_faults()
             for read in READS:
                 for method in METHODS:
-                    runs = [
-                        run_one(sb, method, read, url, member, args.size)
-                        for _ in range(args.repeat)
-                    ]
+                    runs = [run_one(sb, method, read, url, member, args.size) for _ in range(args.repeat)]
                     row = {
                         "profile": profile,
                         "read": read,
