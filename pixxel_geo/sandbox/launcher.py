@@ -137,6 +137,8 @@ class Sandbox:
             "--head-status",
             str(settings.head_status),
         ]
+        if settings.stores:
+            command += ["--stores", ",".join(settings.stores)]
         if settings.width != settings.height:
             raise ValueError("the sandbox launcher makes square products: set width == height")
         env = {**os.environ, TOKEN_ENV: token, PARENT_ENV: str(os.getpid())}
@@ -187,7 +189,12 @@ class Sandbox:
         self._control("DELETE", "/_sandbox/requests")
 
     def info(self) -> dict[str, Any]:
-        """Return settings, data dir and the seeded catalog and order item ids."""
+        """Return settings, data dir, the seeded catalog and order item ids, and the store servers.
+
+        ``info()["stores"]`` maps ``s3`` / ``gcs`` / ``azure`` to ``{"type", "endpoint",
+        "credentials"}`` for each server started with ``SandboxSettings(stores=…)``;
+        ``info()["delivery_failures"]`` maps failed delivery ids to their reasons.
+        """
         return self._control("GET", "/_sandbox/info")
 
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ Binds 127.0.0.1 (port 0 picks a free port), prints the URL and token, writes the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
 import os
@@ -15,7 +16,9 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pixxel_geo.sandbox.settings import SandboxSettings
 
@@ -41,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--download-seconds", type=float, default=defaults.download_seconds)
     parser.add_argument("--delivery-seconds", type=float, default=defaults.delivery_seconds)
     parser.add_argument("--head-status", type=int, default=defaults.head_status)
+    parser.add_argument(
+        "--stores",
+        default="",
+        help="store servers to run (comma-separated: s3,gcs,azure); deliveries into stores of "
+        "those types land in moto / gcp-storage-emulator / Azurite instead of local folders",
+    )
     parser.add_argument("--port-file", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
@@ -71,10 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     Example:
         >>> main(["--port", "8123", "--bands", "16", "--size", "256"])  # doctest: +SKIP
     """
-    import uvicorn
-
-    from pixxel_geo.sandbox.app import create_app
-
     args = _parser().parse_args(argv)
     _die_with_parent()
     try:
@@ -87,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             download_seconds=args.download_seconds,
             delivery_seconds=args.delivery_seconds,
             head_status=args.head_status,
+            stores=args.stores.split(","),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -104,15 +110,56 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     port = sock.getsockname()[1]
 
+    from pixxel_geo.sandbox.emulators import EmulatorError
+
+    try:
+        with _store_servers(settings, data_dir) as servers:
+            for kind, server in servers.items():
+                print(f"  {kind + ' store:':13} {server['endpoint']}", flush=True)
+            return _serve(settings, data_dir, token, sock, port, args.port_file)
+    except EmulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+@contextlib.contextmanager
+def _store_servers(settings: SandboxSettings, data_dir: Path) -> Iterator[dict[str, dict[str, Any]]]:
+    """Run the store servers asked for and record them in the data dir (none: remove the record)."""
+    from pixxel_geo.sandbox.emulators import running_emulators
+    from pixxel_geo.sandbox.stores import SERVERS_FILE, write_servers
+
+    (data_dir / SERVERS_FILE).unlink(missing_ok=True)
+    if not settings.stores:
+        yield {}
+        return
+    # The Azure SDK and httpx log every request at INFO; keep the sandbox's log readable.
+    for noisy in ("azure", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    with running_emulators(settings.stores, data_dir / "store-servers") as emulators:
+        servers = {kind: emulator.describe() for kind, emulator in emulators.items()}
+        write_servers(data_dir, servers)
+        try:
+            yield servers
+        finally:
+            (data_dir / SERVERS_FILE).unlink(missing_ok=True)
+
+
+def _serve(
+    settings: SandboxSettings, data_dir: Path, token: str, sock: socket.socket, port: int, port_file: Path | None
+) -> int:
+    import uvicorn
+
+    from pixxel_geo.sandbox.app import create_app
+
     app = create_app(settings, data_dir, token)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="h11", ws="none")
     server = uvicorn.Server(config)
     print(f"Pixxel sandbox on http://127.0.0.1:{port}", flush=True)
     print(f"  token:    {token}", flush=True)
     print(f"  data dir: {data_dir}", flush=True)
-    if args.port_file:
-        tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+    if port_file:
+        tmp = port_file.with_name(port_file.name + ".tmp")
         tmp.write_text(str(port), encoding="ascii")
-        os.replace(tmp, args.port_file)
+        os.replace(tmp, port_file)
     server.run(sockets=[sock])
     return 0

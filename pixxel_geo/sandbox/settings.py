@@ -21,6 +21,9 @@ class SandboxSettings:
         delivery_seconds: seconds a delivery takes from ``CREATED`` to ``SUCCESS``.
         head_status: status answered to ``HEAD`` on a signed URL (403 like a GET-only
             presigned URL; set 200 to allow HEAD).
+        stores: store servers to run beside the sandbox (``"s3"``, ``"gcs"``, ``"azure"``):
+            deliveries into stores of those types land in moto, gcp-storage-emulator or
+            Azurite; others in local folders. See :mod:`pixxel_geo.sandbox.emulators`.
 
     Example:
         >>> SandboxSettings(bands=16, width=256, height=256).bands
@@ -35,6 +38,7 @@ class SandboxSettings:
     download_seconds: float = 2.0
     delivery_seconds: float = 3.0
     head_status: int = 403
+    stores: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("bands", "width", "height", "count"):
@@ -43,6 +47,9 @@ class SandboxSettings:
         for name in ("url_lifetime", "download_seconds", "delivery_seconds"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"SandboxSettings.{name} must not be negative")
+        from pixxel_geo.sandbox.emulators import parse_store_kinds
+
+        object.__setattr__(self, "stores", parse_store_kinds(self.stores))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict."""
@@ -52,4 +59,7 @@ class SandboxSettings:
     def from_dict(cls, data: dict[str, Any]) -> SandboxSettings:
         """Build settings from a dict, ignoring unknown keys."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if "stores" in values:
+            values["stores"] = tuple(values["stores"] or ())
+        return cls(**values)
