@@ -3,7 +3,8 @@
 - ``GET /_sandbox/faults`` → the current faults; ``POST`` sets the given fields (see
   :mod:`pixxel_geo.sandbox.faults`), ``DELETE`` clears them all.
 - ``GET /_sandbox/requests?path_prefix=/files/`` → ``{"requests": [...]}``; ``DELETE`` resets.
-- ``GET /_sandbox/info`` → settings and the seeded ids.
+- ``GET /_sandbox/info`` → settings, the seeded ids, the store servers (``stores``: endpoint
+  and credentials by kind) and why deliveries failed (``delivery_failures``: id → reason).
 
 Only the launch token opens these (never one listed in ``extra_tokens``).
 """
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from pixxel_geo.sandbox.auth import token_from_header
 from pixxel_geo.sandbox.errors import ApiError
 from pixxel_geo.sandbox.handlers_common import json_object, runtime
+from pixxel_geo.sandbox.stores import read_servers
 
 
 def _authorise(request: Request) -> None:
@@ -61,5 +63,9 @@ async def info(request: Request) -> Response:
             "data_dir": str(rt.data_dir),
             "catalog_ids": list(rt.workspace.catalogs),
             "order_item_ids": list(rt.workspace.order_items),
+            "stores": read_servers(rt.data_dir),
+            "delivery_failures": {
+                d["delivery_id"]: d["failure"] for d in rt.state.deliveries.values() if d.get("failure")
+            },
         }
     )

@@ -23,7 +23,7 @@ from pixxel_geo.sandbox.requestlog import RequestLog
 from pixxel_geo.sandbox.settings import SandboxSettings
 from pixxel_geo.sandbox.signing import load_secret
 from pixxel_geo.sandbox.state import State
-from pixxel_geo.sandbox.stores import backend_for, object_key
+from pixxel_geo.sandbox.stores import StoreWriteError, backend_for, object_key
 from pixxel_geo.sandbox.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Runtime:
                 except OSError as exc:
                     log.warning("delivery %s failed: %s", record["delivery_id"], exc)
                     record["failed_at"] = self.now()
-                    record["failure"] = "could not write to the store"
+                    record["failure"] = str(exc) if isinstance(exc, StoreWriteError) else "could not write to the store"
                 else:
                     record["done_at"] = self.now()
             self.state.save()
