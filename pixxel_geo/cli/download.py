@@ -105,9 +105,8 @@ def _print_summary(finished: list[FileFinished], paths: list[str], *, as_json: b
             how = "already complete, kept"
         else:
             how = f"{item['seconds']:.1f} s, {item['mb_per_s'] or 0:.1f} MB/s"
-        verified = (
-            f"{item['verified']} verified" if item["verified"] not in (None, "none") else "NOT verified"
-        )
+        checked = item["verified"] not in (None, "none")
+        verified = f"{item['verified']} verified" if checked else "NOT verified"
         print(f"{item['path']}  {item['size'] / 1e6:.1f} MB  {how}  {verified}")
     if len(paths) != len(files) or paths != [item["path"] for item in files]:
         print(f"{len(paths)} file(s):")

@@ -313,8 +313,7 @@ class _Transfer:
         resumed = ledger.done_bytes()
         if resumed:
             logger.info(
-                "%s: resuming, %d of %d parts already on disk (their bytes are read back "
-                "once to compute the checksum)",
+                "%s: resuming, %d of %d parts already on disk (their bytes are read back once to compute the checksum)",
                 self.name,
                 len(ledger.done),
                 ledger.n_parts,
@@ -357,9 +356,7 @@ class _Transfer:
             os.close(fd)
         return probe.size - resumed, verified
 
-    def _run_parts(
-        self, http: httpx.Client, fd: int, ledger: PartLedger, hasher: PrefixHasher | None
-    ) -> None:
+    def _run_parts(self, http: httpx.Client, fd: int, ledger: PartLedger, hasher: PrefixHasher | None) -> None:
         queue = collections.deque(ledger.remaining())
         errors: list[BaseException] = []
 
@@ -417,9 +414,7 @@ class _Transfer:
             url, generation = self.url.get()
             retry_after = None
             try:
-                with http.stream(
-                    "GET", url, headers={**_BASE_HEADERS, "Range": f"bytes={offset}-{end}"}
-                ) as response:
+                with http.stream("GET", url, headers={**_BASE_HEADERS, "Range": f"bytes={offset}-{end}"}) as response:
                     status = response.status_code
                     if status == 206:
                         refusals = 0
@@ -625,16 +620,12 @@ class _Transfer:
             path=str(self.path),
         )
 
-    def _check_part_response(
-        self, response: httpx.Response, start: int, end: int, identity: RemoteIdentity
-    ) -> None:
+    def _check_part_response(self, response: httpx.Response, start: int, end: int, identity: RemoteIdentity) -> None:
         content_range = response.headers.get("Content-Range", "")
         expected = f"bytes {start}-"
         total = _content_range_total(content_range)
         if not content_range.startswith(expected) or total != identity.size:
-            self._fail_remote_changed(
-                f"asked for bytes {start}-{end} of {identity.size}, got {content_range!r}"
-            )
+            self._fail_remote_changed(f"asked for bytes {start}-{end} of {identity.size}, got {content_range!r}")
         etag = response.headers.get("ETag")
         if etag and identity.etag and etag != identity.etag:
             self._fail_remote_changed("its ETag changed")
@@ -676,25 +667,18 @@ class _Transfer:
         if isinstance(exc, OSError):
             kept = ""
             if self.part_path.exists():
-                kept = (
-                    f" The bytes already written are kept in {self.part_path}; "
-                    "the next run resumes from them."
-                )
+                kept = f" The bytes already written are kept in {self.part_path}; the next run resumes from them."
             if exc.errno == errno.ENOSPC:
                 return TransferError(
-                    f"No space left on the device holding {self.path.parent}: free some space "
-                    f"and run again.{kept}",
+                    f"No space left on the device holding {self.path.parent}: free some space and run again.{kept}",
                     path=str(self.path),
                 )
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 return TransferError(
-                    f"Permission denied writing to {self.path.parent}: choose a destination "
-                    f"you can write to.{kept}",
+                    f"Permission denied writing to {self.path.parent}: choose a destination you can write to.{kept}",
                     path=str(self.path),
                 )
-            return TransferError(
-                f"Could not write {self.path}: {exc.strerror or exc}.{kept}", path=str(self.path)
-            )
+            return TransferError(f"Could not write {self.path}: {exc.strerror or exc}.{kept}", path=str(self.path))
         if isinstance(exc, httpx.HTTPError):
             return TransferError(
                 f"The transfer from {redact_url(self.url.get()[0])} failed: {type(exc).__name__}.",

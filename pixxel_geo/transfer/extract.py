@@ -89,20 +89,16 @@ def check_archive(
             and info.file_size > max_ratio * max(info.compress_size, 1)
         ):
             problem = (
-                f"would expand {info.compress_size} bytes to {info.file_size} "
-                f"(more than {max_ratio:g}x: a zip bomb?)"
+                f"would expand {info.compress_size} bytes to {info.file_size} (more than {max_ratio:g}x: a zip bomb?)"
             )
         total += info.file_size
         if problem is None and total > max_total:
             problem = f"brings the total size to {total} bytes, over the {max_total}-byte cap"
         if problem is None and total > free:
-            problem = (
-                f"brings the total size to {total} bytes, more than the {free} bytes free in {dest_parent}"
-            )
+            problem = f"brings the total size to {total} bytes, more than the {free} bytes free in {dest_parent}"
         if problem is not None:
             raise UnsafeArchiveError(
-                f"Refusing to extract {archive.filename}: member {info.filename!r} {problem}. "
-                "Nothing was extracted.",
+                f"Refusing to extract {archive.filename}: member {info.filename!r} {problem}. Nothing was extracted.",
                 path=str(archive.filename),
             )
     return total

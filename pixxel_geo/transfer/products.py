@@ -33,9 +33,7 @@ __all__ = ["adownload_products", "download_products", "product_file_name"]
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def product_file_name(
-    catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None
-) -> str:
+def product_file_name(catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None) -> str:
     """The archive's file name for a selection of catalogs or order items.
 
     Raises:
@@ -56,9 +54,7 @@ def product_file_name(
     return stem + ".zip"
 
 
-def _selection(
-    catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None
-) -> tuple[list[str], str]:
+def _selection(catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None) -> tuple[list[str], str]:
     catalogs = list(catalog_ids or [])
     items = list(order_item_ids or [])
     if isinstance(catalog_ids, str) or isinstance(order_item_ids, str):
@@ -211,8 +207,7 @@ def _transfer(
         archive.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TransferError(
-            f"Cannot create the destination folder {archive.parent}: {exc.strerror}. "
-            "Choose a folder you can write to.",
+            f"Cannot create the destination folder {archive.parent}: {exc.strerror}. Choose a folder you can write to.",
             path=str(archive.parent),
         ) from exc
     fetch(

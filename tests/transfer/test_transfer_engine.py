@@ -188,9 +188,7 @@ def test_existing_verified_file_is_skipped_and_foreign_file_is_refused(
     assert (tmp_path / "g.bin").read_bytes() == payload
 
 
-def test_changed_remote_restarts_cleanly(
-    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
-) -> None:
+def test_changed_remote_restarts_cleanly(local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path) -> None:
     state, url = local_file
     cancel = threading.Event()
     state.after_ranged = lambda served: served >= 3 and cancel.set()

@@ -38,14 +38,10 @@ def reference_digest(client: Any, catalog_id: str, tmp_path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_download_is_parallel_verified_and_placed(
-    client: Any, sandbox: Any, catalog_id: str, tmp_path: Path
-) -> None:
+def test_download_is_parallel_verified_and_placed(client: Any, sandbox: Any, catalog_id: str, tmp_path: Path) -> None:
     sandbox.reset_requests()
     events: list[Event] = []
-    paths = download_products(
-        client, catalog_ids=[catalog_id], dest=tmp_path, part_size=PART, on_event=events.append
-    )
+    paths = download_products(client, catalog_ids=[catalog_id], dest=tmp_path, part_size=PART, on_event=events.append)
     assert paths == [tmp_path / f"pixxel-{catalog_id}.zip"]
     with zipfile.ZipFile(paths[0]) as archive:
         assert archive.testzip() is None
@@ -93,9 +89,7 @@ def test_resume_after_sigkill_does_not_refetch_finished_parts(
     sandbox.reset_requests()
 
     events: list[Event] = []
-    path = download_products(
-        client, catalog_ids=[catalog_id], dest=dest, part_size=PART, on_event=events.append
-    )[0]
+    path = download_products(client, catalog_ids=[catalog_id], dest=dest, part_size=PART, on_event=events.append)[0]
 
     assert hashlib.sha256(path.read_bytes()).hexdigest() == expected
     # only this run's requests (the killed child's last responses may still be logged)
@@ -110,9 +104,7 @@ def test_resume_after_sigkill_does_not_refetch_finished_parts(
     assert not sidecar.exists()
 
 
-def test_connections_cut_mid_part_are_resumed(
-    client: Any, sandbox: Any, catalog_id: str, tmp_path: Path
-) -> None:
+def test_connections_cut_mid_part_are_resumed(client: Any, sandbox: Any, catalog_id: str, tmp_path: Path) -> None:
     expected = reference_digest(client, catalog_id, tmp_path)
     sandbox.set_faults(cut_after=50_001, cut_count=12)
     sandbox.reset_requests()
@@ -126,9 +118,7 @@ def test_connections_cut_mid_part_are_resumed(
         assert (start + 50_001, end) in ranges
 
 
-def test_5xx_on_range_requests_are_retried(
-    client: Any, sandbox: Any, catalog_id: str, tmp_path: Path
-) -> None:
+def test_5xx_on_range_requests_are_retried(client: Any, sandbox: Any, catalog_id: str, tmp_path: Path) -> None:
     expected = reference_digest(client, catalog_id, tmp_path)
     sandbox.set_faults(server_errors=5, server_error_status=503, server_error_prefix="/files/")
     sandbox.reset_requests()
@@ -143,9 +133,7 @@ def test_expiring_url_is_refreshed_during_the_transfer(
     expected = reference_digest(client, catalog_id, tmp_path)
     sandbox.set_faults(url_lifetime=1.0, bandwidth=400e3)
     sandbox.reset_requests()
-    path = download_products(
-        client, catalog_ids=[catalog_id], dest=tmp_path / "out", connections=2, part_size=PART
-    )[0]
+    path = download_products(client, catalog_ids=[catalog_id], dest=tmp_path / "out", connections=2, part_size=PART)[0]
     assert hashlib.sha256(path.read_bytes()).hexdigest() == expected
     statuses = [r["status"] for r in file_requests(sandbox)]
     assert 403 in statuses  # the URL did expire mid-transfer...
@@ -158,9 +146,7 @@ def test_server_without_range_support(client: Any, sandbox: Any, catalog_id: str
     sandbox.set_faults(no_range=True)
     sandbox.reset_requests()
     events: list[Event] = []
-    path = download_products(client, catalog_ids=[catalog_id], dest=tmp_path / "out", on_event=events.append)[
-        0
-    ]
+    path = download_products(client, catalog_ids=[catalog_id], dest=tmp_path / "out", on_event=events.append)[0]
     assert hashlib.sha256(path.read_bytes()).hexdigest() == expected
     assert [r["status"] for r in file_requests(sandbox)] == [200, 200]
     finished = [e for e in events if isinstance(e, FileFinished)]
@@ -193,9 +179,7 @@ def test_extract_gives_the_product_files(client: Any, catalog_id: str, tmp_path:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pixxel-extract-")]
 
 
-async def test_async_download_matches_sync(
-    client: Any, async_client: Any, catalog_id: str, tmp_path: Path
-) -> None:
+async def test_async_download_matches_sync(client: Any, async_client: Any, catalog_id: str, tmp_path: Path) -> None:
     sync_path = download_products(client, catalog_ids=[catalog_id], dest=tmp_path / "sync")[0]
     events: list[Event] = []
     async_paths = await adownload_products(

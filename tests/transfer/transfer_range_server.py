@@ -75,9 +75,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 return
             self._answer(200, state.payload, rng)
 
-        def _answer(
-            self, status: int, body: bytes, rng: str | None, extra: dict[str, str] | None = None
-        ) -> None:
+        def _answer(self, status: int, body: bytes, rng: str | None, extra: dict[str, str] | None = None) -> None:
             with state.lock:
                 state.log.append(("GET", rng, status))
             self.send_response(status)
