@@ -51,9 +51,10 @@ def _order_item_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
 
 
 def _deliveries_not_ready(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
-    raise NotImplementedError(
-        "pixxel://deliveries/ paths need the stores layer (pixxel_geo.stores); install pixxel-geo[stores] and import it"
-    )
+    # The stores layer registers itself on import (needs s3fs / gcsfs / adlfs as used).
+    from pixxel_geo.io.stores import delivery_archive
+
+    return delivery_archive(fs, resource_id)
 
 
 _kinds: dict[str, PathKindResolver] = {

@@ -236,6 +236,10 @@ def resolve_source(source: Any, client: Any | None = None) -> ResolvedSource:
         return ResolvedSource(archive_for(url_source))
     if kind == "Catalog" and hasattr(source, "details"):
         return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client))), catalog_id=source.id)
+    if kind in ("Delivery", "DeliverySource"):  # read in place from the user's bucket
+        from pixxel_geo.io.stores import resolve_delivery
+
+        return resolve_delivery(source, client)
     if kind == "OrderItem":
         return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client), kind="order_item")))
     raise InvalidInputError(

@@ -110,6 +110,10 @@ def read_vector(
             )
         name = candidates[0]
     entry = archive.member(name)
+    if not archive.reader.current_url().startswith(("http://", "https://")):
+        # Not behind an HTTP URL (e.g. a delivery in a cloud store): GDAL cannot range-read it
+        # with /vsicurl/, so read the (small) member through the archive's own reader.
+        return pyogrio.read_dataframe(archive.read(name), **kwargs)
     options = {k: TUNED_OPTIONS[k] for k in ("GDAL_DISABLE_READDIR_ON_OPEN", "CPL_VSIL_CURL_USE_HEAD")}
     for attempt in (1, 2):
         url = archive.reader.current_url()
