@@ -127,7 +127,8 @@ def error_from_response(response: httpx.Response, config: ClientConfig) -> APIEr
 
 
 def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> TransportError:
-    where = f"{request.method} {request.url.scheme}://{request.url.host}{request.url.path}"
+    port = f":{request.url.port}" if request.url.port else ""
+    where = f"{request.method} {request.url.scheme}://{request.url.host}{port}{request.url.path}"
     if isinstance(exc, httpx.TimeoutException):
         return RequestTimeoutError(
             f"{where} timed out ({type(exc).__name__}). The server may be slow or unreachable; "

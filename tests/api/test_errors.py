@@ -82,6 +82,7 @@ def test_transport_errors(make_client):
     with pytest.raises(px.NetworkError) as info:
         client.stores.list()
     assert isinstance(info.value, ConnectionError)
+    assert "GET https://api.test.invalid/v0/stores" in str(info.value)
     assert len(rec.requests) == 4  # retried up to max_attempts
 
     def slow(request):
