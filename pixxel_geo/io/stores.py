@@ -6,7 +6,10 @@ credentials: the standard environment and config files of each SDK, or explicit
 ``storage_options``. Nothing of them goes to Pixxel's API; the API is asked only for the
 delivery and its store. The zip's central directory is read once, then members by range,
 with the same :class:`~pixxel_geo.io.archive.ZipArchive` machinery as signed URLs (the
-range reader here is an fsspec file instead of HTTP).
+range reader here is an fsspec file instead of HTTP). Measured once against moto,
+gcp-storage-emulator and Azurite (13 MiB product, 32-band 256x256 window): this path took
+0.15 / 0.03 / 0.07 s, GDAL's ``/vsizip//vsis3|vsigs|vsiaz/`` 0.16 / 0.02 / 0.05 s, the same
+pixels; fsspec is kept because it takes the user's ``storage_options`` and pickles to dask.
 
 Ways in:
 
@@ -53,6 +56,10 @@ __all__ = [
 PROTOCOLS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "az", "abfs": "az"}
 STORE_OPTIONS_KEY = "store_options"
 """The ``pixxel://`` filesystem option that carries ``storage_options`` for deliveries."""
+MAX_CONCURRENCY_KEY = "max_concurrency"
+"""A ``storage_options`` key this module reads (not passed on): 1 sends one range request at a
+time. It defaults to 1 for a GCS endpoint on loopback (gcp-storage-emulator serves one request
+at a time; concurrent ones cost it ~1 s each), and to the library's concurrency otherwise."""
 _lock = threading.Lock()
 _filesystems: dict[tuple[str, str], Any] = {}
 _archives: dict[str, StoreArchive] = {}
@@ -98,6 +105,7 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
     if kind is None:
         raise InvalidInputError(f"{url!r} is not in a cloud store: expected s3://, gs:// or az://")
     options = dict(storage_options or {})
+    options.pop(MAX_CONCURRENCY_KEY, None)
     cache_key = (kind, _options_key(options))
     with _lock:
         fs = _filesystems.get(cache_key)
@@ -171,6 +179,11 @@ class StoreRangeReader:
         self.source = source
         self.size: int | None = None
         self.bytes_read = 0
+        options = source.storage_options
+        endpoint = str(options.get("endpoint_url", ""))
+        loopback = "://127.0.0.1" in endpoint or "://localhost" in endpoint
+        local_gcs = source.url.startswith(("gs://", "gcs://")) and loopback
+        self.sequential = options.get(MAX_CONCURRENCY_KEY) == 1 or (MAX_CONCURRENCY_KEY not in options and local_gcs)
         """Bytes fetched by this reader so far (to see that reads are ranges, not the whole object)."""
         self._fs: Any = None
 
@@ -243,6 +256,8 @@ class StoreRangeReader:
         todo = [(s, e) for s, e in ranges if e > s]
         if not todo:
             return [b"" for _ in ranges]
+        if self.sequential:
+            return [self.read(s, e) if e > s else b"" for s, e in ranges]
         blobs = self._call(
             "a read of",
             self.fs.cat_ranges,
