@@ -27,9 +27,11 @@ def catalog_ids(fast_client) -> list[str]:
 def test_ping_and_auth_failures(sandbox):
     with px.Client(api_key="", base_url=sandbox.url) as anonymous:
         assert anonymous.ping()
-    with px.Client(api_key="not-a-known-token", base_url=sandbox.url) as stranger:
-        with pytest.raises((px.AuthenticationError, px.PermissionDeniedError)) as info:
-            stranger.stores.list()
+    with (
+        px.Client(api_key="not-a-known-token", base_url=sandbox.url) as stranger,
+        pytest.raises((px.AuthenticationError, px.PermissionDeniedError)) as info,
+    ):
+        stranger.stores.list()
     assert isinstance(info.value, PermissionError)
     assert "not-a-known-token" not in str(info.value)
     assert info.value.code  # the sandbox answers in the API's envelope
