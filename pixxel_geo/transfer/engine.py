@@ -6,15 +6,18 @@ How a transfer runs:
    ``HEAD``): total size, ETag and the server's digest (RFC 9530
    ``Repr-Digest``; ``Content-Digest`` on a full 200).
 2. **Skip** when the destination already is a verified copy of that file.
-3. **Fetch** parts with parallel ranged GETs (threads sharing one
-   ``httpx.Client`` whose pool holds ``connections`` connections), each part
-   streamed in 1 MiB chunks and written with ``os.pwrite`` at its offset into
-   the preallocated ``<name>.part``. Finished parts go to ``<name>.part.json``,
-   so any interruption (``kill -9`` included) resumes without refetching them.
-   A server that ignores ``Range`` (200 instead of 206) gets one plain stream.
-4. **Verify** size and digest. The digest is computed while writing (see
-   :class:`~pixxel_geo.transfer.digest.PrefixHasher`); when resuming, the parts
-   already on disk are read back and hashed once, as the prefix reaches them.
+3. **Fetch** parts (:func:`~pixxel_geo.transfer.plan.plan_parts`: few, large
+   first, small last) with parallel ranged GETs (threads sharing one
+   ``httpx.Client`` whose pool holds ``connections`` connections), each network
+   piece written with ``os.pwrite`` at its offset into the preallocated
+   ``<name>.part``. How far each part got goes to ``<name>.part.json`` (once a
+   second, after ``fdatasync``, from a background thread), so any interruption
+   (``kill -9`` included) resumes without refetching written bytes, even inside
+   a part. A server that ignores ``Range`` (200 instead of 206) gets one plain
+   stream.
+4. **Verify** size and digest. The digest is computed while writing, on its
+   own thread (see :class:`~pixxel_geo.transfer.digest.PrefixHasher`); when
+   resuming, the bytes already on disk are read back and hashed once.
 5. **Place** the file with an atomic ``os.replace`` and remember it in
    ``.pixxel-verified.json``.
 
@@ -49,18 +52,17 @@ from pixxel_geo.api.errors import (
 from pixxel_geo.api.events import EventCallback, Failed, Started, StateChanged, emit
 from pixxel_geo.transfer._urls import redact_url
 from pixxel_geo.transfer.digest import ExpectedDigest, PrefixHasher, parse_digest_header
+from pixxel_geo.transfer.plan import plan_parts
 from pixxel_geo.transfer.progress import FileFinished, ProgressMeter
 from pixxel_geo.transfer.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from pixxel_geo.transfer.signed_url import RenewableURL
 from pixxel_geo.transfer.state import PartLedger, RemoteIdentity, VerifiedRecords
 
-__all__ = ["DEFAULT_PART_SIZE", "fetch"]
+__all__ = ["fetch"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PART_SIZE = 16 << 20
 CHUNK_SIZE = 1 << 20
-_MIN_AUTO_PART_SIZE = 512 << 10
 _MAX_CONNECTIONS = 64
 _MAX_REFUSALS = 3  # consecutive 403s on freshly renewed URLs before giving up
 _BASE_HEADERS = {"Accept-Encoding": "identity"}
@@ -109,9 +111,9 @@ def fetch(
         path: where the file goes. ``<path>.part`` and ``<path>.part.json``
             hold an unfinished transfer; the next call resumes from them.
         connections: parallel connections (1 to 64).
-        part_size: bytes per ranged request; default: at most 16 MiB, sized so
-            the number of parts is a multiple of ``connections``. A resumed transfer keeps the
-            part size it started with.
+        part_size: bytes per ranged request; default: a tapering plan of
+            three parts per connection (see :func:`~pixxel_geo.transfer.plan.plan_parts`).
+            A resumed transfer keeps the parts it started with.
         refresh: returns a fresh URL when the current one is refused (403),
             e.g. ``lambda: client.downloads.get(download_id).signed_url``.
         on_event: receives :mod:`pixxel_geo.api.events` events: ``StateChanged``
@@ -309,14 +311,14 @@ class _Transfer:
             if self.part_path.exists() or self.sidecar_path.exists():
                 logger.info("%s: remote file changed or no resume data; restarting", self.name)
             self._discard_partial()
-            ledger = PartLedger(self.sidecar_path, identity, part_size=self._choose_part_size(probe.size))
+            ledger = PartLedger(self.sidecar_path, identity, parts=self._plan_parts(probe.size))
         resumed = ledger.done_bytes()
         if resumed:
             logger.info(
-                "%s: resuming, %d of %d parts already on disk (their bytes are read back once to compute the checksum)",
+                "%s: resuming, %d of %d bytes already on disk (read back once to compute the checksum)",
                 self.name,
-                len(ledger.done),
-                ledger.n_parts,
+                resumed,
+                probe.size,
             )
         fd = os.open(self.part_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -325,18 +327,15 @@ class _Transfer:
             ledger.flush()
             hasher = None
             if probe.digest is not None:
-                hasher = PrefixHasher(
-                    probe.digest.new_hash(),
-                    fd,
-                    size=probe.size,
-                    part_size=ledger.part_size,
-                    finished_parts=ledger.done,
-                )
+                hasher = PrefixHasher(probe.digest.new_hash(), fd, parts=ledger.parts, written=ledger.written)
             self._meter = ProgressMeter(self.name, total=probe.size, done=resumed, on_event=self.on_event)
             emit(self.on_event, StateChanged(subject=self.name, status="downloading"))
             try:
-                self._run_parts(http, fd, ledger, hasher)
+                with ledger.syncing():
+                    self._run_parts(http, fd, ledger, hasher)
             except BaseException:
+                if hasher is not None:
+                    hasher.close()
                 with contextlib.suppress(OSError):
                     ledger.flush()
                 raise
@@ -405,8 +404,8 @@ class _Transfer:
     ) -> None:
         assert self._meter is not None
         size = ledger.identity.size
-        start, end = ledger.part_range(index)
-        offset = start
+        end = ledger.part_range(index)[1]
+        offset = ledger.resume_offset(index)
         failures = 0
         refusals = 0
         while True:
@@ -421,7 +420,7 @@ class _Transfer:
                         self._check_part_response(response, offset, end, ledger.identity)
                         before = offset
                         try:
-                            offset = self._write_body(response, fd, hasher, index, start, offset, end)
+                            offset = self._write_body(response, fd, ledger, hasher, index, offset)
                         except _BodyInterrupted as interrupted:
                             if interrupted.offset > offset:
                                 failures = 0  # progress was made: only count failures in a row
@@ -458,46 +457,34 @@ class _Transfer:
         self,
         response: httpx.Response,
         fd: int,
+        ledger: PartLedger,
         hasher: PrefixHasher | None,
         index: int,
-        start: int,
         offset: int,
-        end: int,
     ) -> int:
-        """Write a 206 body at ``offset`` in ~1 MiB writes; return the offset reached.
+        """Write a 206 body at ``offset`` as it arrives; return the offset reached.
 
-        Network pieces are gathered into one buffer and written when it holds
-        ``CHUNK_SIZE`` bytes. If the connection breaks, what arrived is written
-        first (:class:`_BodyInterrupted` carries the offset), so the retry asks
-        only for the rest of the part.
+        Each network piece is written where it belongs and recorded in the
+        ledger at once (no gathering copy: on loopback the copies are what the
+        CPU spends). If the connection breaks, :class:`_BodyInterrupted`
+        carries the offset reached, so the retry asks only for the rest.
         """
         meter = self._meter
         assert meter is not None
-        pending = bytearray()
-
-        def flush() -> None:
-            nonlocal offset
-            if offset + len(pending) > end + 1:
-                raise TransferError(f"{self.url.safe} sent more bytes than requested.")
-            _pwrite_all(fd, pending, offset)
-            if hasher is not None:
-                hasher.written(index, offset, offset + len(pending) - start, pending)
-            offset += len(pending)
-            meter.add(len(pending))
-            pending.clear()
-
+        start, end = ledger.part_range(index)
         try:
             for piece in response.iter_bytes():
                 self._check_stop()
-                pending += piece
-                if len(pending) >= CHUNK_SIZE:
-                    flush()
+                if offset + len(piece) > end + 1:
+                    raise TransferError(f"{self.url.safe} sent more bytes than requested.")
+                _pwrite_all(fd, piece, offset)
+                offset += len(piece)
+                ledger.record(index, offset - start)
+                if hasher is not None:
+                    hasher.nudge()
+                meter.add(len(piece))
         except httpx.TransportError as exc:
-            if pending:
-                flush()
             raise _BodyInterrupted(offset, exc) from exc
-        if pending:
-            flush()
         return offset
 
     def _fetch_stream(
@@ -574,17 +561,14 @@ class _Transfer:
 
     # -- helpers ----------------------------------------------------------------
 
-    def _choose_part_size(self, size: int) -> int:
-        """Parts of at most 16 MiB, their number a multiple of ``connections``.
+    def _plan_parts(self, size: int) -> list[tuple[int, int]]:
+        """Cut the file into parts: equal ones of ``part_size``, else a tapering plan.
 
-        Equal rounds keep every connection busy to the end: 34 parts on 8
-        connections would leave 6 idle during a fifth round, 40 do not.
+        See :func:`plan_parts`.
         """
         if self.part_size is not None:
-            return self.part_size
-        n_parts = max(1, -(-size // DEFAULT_PART_SIZE))
-        n_parts = -(-n_parts // self.connections) * self.connections
-        return max(_MIN_AUTO_PART_SIZE, -(-size // n_parts))
+            return [(s, min(size, s + self.part_size) - 1) for s in range(0, size, self.part_size)]
+        return plan_parts(size, self.connections)
 
     def _check_stop(self) -> None:
         if self._stop.is_set() or self.cancel.is_set():

@@ -2,8 +2,9 @@
 
 ``<name>.part.json`` sits beside ``<name>.part`` while a transfer is incomplete.
 It records what the remote file *is* (size, ETag, digest — never the URL, which
-expires and is a credential) and which parts are already written, so that a
-later run, after any interruption (``kill -9`` included), fetches only the rest.
+expires and is a credential), the parts the file is cut into and how many bytes
+of each are already written, so that a later run, after any interruption
+(``kill -9`` included), fetches only the rest — also inside a part.
 
 ``.pixxel-verified.json`` in the destination folder remembers the files that
 were downloaded completely and verified, so that a later run can skip them.
@@ -17,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ __all__ = ["PartLedger", "RemoteIdentity", "VerifiedRecords", "write_json_atomic
 
 logger = logging.getLogger(__name__)
 
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 VERIFIED_RECORDS_NAME = ".pixxel-verified.json"
 
 
@@ -68,20 +70,26 @@ def _read_json(path: Path) -> Any:
 
 
 class PartLedger:
-    """The finished parts of one ranged transfer, persisted in the ``.part.json`` sidecar.
+    """The parts of one ranged transfer and how far each is written, persisted in ``.part.json``.
 
-    Parts are recorded in memory at once and written to disk at most every
-    ``flush_interval`` seconds (and on :meth:`flush`): first the part file's data
-    is ``fdatasync``'ed, then the sidecar is replaced atomically, so the sidecar
-    never lists a part whose bytes could be lost. After a crash at most the parts
-    of the last interval are fetched again.
+    Parts are contiguous byte ranges covering the file. For each part the ledger
+    knows how many bytes from its start are written (``written[i]``), so a large
+    part interrupted half way resumes from where it stopped. Progress is
+    recorded in memory at once (:meth:`record`) and persisted by :meth:`flush`
+    (or a :meth:`syncing` thread, at most every ``flush_interval`` seconds):
+    the progress is snapshot first, then the part file's data is
+    ``fdatasync``'ed, then the sidecar is replaced atomically, so the sidecar
+    never claims bytes that could be lost. After a crash at most the bytes of
+    the last interval are fetched again.
 
     Example:
         >>> import tempfile
         >>> d = Path(tempfile.mkdtemp())
-        >>> led = PartLedger(d / "a.zip.part.json", RemoteIdentity(10, '"e"', None), part_size=4)
-        >>> led.n_parts, led.remaining()
-        (3, [0, 1, 2])
+        >>> led = PartLedger.uniform(d / "a.zip.part.json", RemoteIdentity(10, '"e"', None), part_size=4)
+        >>> led.n_parts, led.remaining(), led.part_range(2)
+        (3, [0, 1, 2], (8, 9))
+        >>> led.record(1, 2); led.resume_offset(1), led.done_bytes()
+        (6, 2)
     """
 
     def __init__(
@@ -89,39 +97,72 @@ class PartLedger:
         path: Path,
         identity: RemoteIdentity,
         *,
-        part_size: int,
-        done: set[int] | None = None,
+        parts: list[tuple[int, int]],
+        written: list[int] | None = None,
         flush_interval: float = 1.0,
     ) -> None:
         if identity.size is None:
             raise ValueError("a part ledger needs the file size")
+        _check_parts(parts, identity.size)
         self.path = path
         self.identity = identity
-        self.part_size = part_size
-        self.n_parts = -(-identity.size // part_size) if identity.size else 0
-        self.done: set[int] = set(done or ())
+        self.parts = list(parts)
+        self.written = list(written) if written is not None else [0] * len(parts)
+        if len(self.written) != len(self.parts):
+            raise ValueError("one written count per part is needed")
         self._flush_interval = flush_interval
-        self._last_flush = time.monotonic()
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._flushed: list[int] | None = None
+
+    @classmethod
+    def uniform(
+        cls, path: Path, identity: RemoteIdentity, *, part_size: int, flush_interval: float = 1.0
+    ) -> PartLedger:
+        """A ledger of equal parts of ``part_size`` bytes (the last one shorter)."""
+        assert identity.size is not None
+        parts = [(s, min(identity.size, s + part_size) - 1) for s in range(0, identity.size, part_size)]
+        return cls(path, identity, parts=parts, flush_interval=flush_interval)
 
     @classmethod
     def load(cls, path: Path, identity: RemoteIdentity) -> PartLedger | None:
-        """The ledger saved at ``path`` if it describes the same remote file, else ``None``."""
+        """The ledger saved at ``path`` if it describes the same remote file, else ``None``.
+
+        Reads both the current sidecar (explicit parts with bytes written in
+        each) and version 1 (equal parts, finished ones listed).
+        """
         data = _read_json(path)
-        if not isinstance(data, dict) or data.get("version") != SIDECAR_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in (1, SIDECAR_VERSION):
             return None
         try:
             saved = RemoteIdentity(size=data["size"], etag=data.get("etag"), digest=data.get("digest"))
-            part_size = int(data["part_size"])
-            done = {int(i) for i in data["done"]}
+            if not saved.same_file(identity) or identity.size is None:
+                return None
+            if data["version"] == 1:
+                ledger = cls.uniform(path, identity, part_size=int(data["part_size"]))
+                for index in {int(i) for i in data["done"]}:
+                    if 0 <= index < ledger.n_parts:
+                        ledger.written[index] = ledger.part_length(index)
+                return ledger
+            parts = [(int(s), int(e)) for s, e in data["parts"]]
+            written = [int(w) for w in data["written"]]
+            ledger = cls(path, identity, parts=parts, written=written)
         except (KeyError, TypeError, ValueError):
             return None
-        if not saved.same_file(identity) or part_size <= 0:
-            return None
-        ledger = cls(path, identity, part_size=part_size)
-        ledger.done = {i for i in done if 0 <= i < ledger.n_parts}
+        for index, count in enumerate(ledger.written):
+            if not 0 <= count <= ledger.part_length(index):
+                return None
         return ledger
+
+    @property
+    def n_parts(self) -> int:
+        """How many parts the file is cut into."""
+        return len(self.parts)
+
+    @property
+    def done(self) -> set[int]:
+        """Indices of the parts written completely."""
+        return {i for i in range(self.n_parts) if self.written[i] == self.part_length(i)}
 
     def attach(self, fd: int) -> None:
         """Give the ledger the part file's descriptor, to sync data before the sidecar."""
@@ -129,42 +170,93 @@ class PartLedger:
 
     def part_range(self, index: int) -> tuple[int, int]:
         """``(start, end)`` byte offsets of part ``index``, ``end`` inclusive."""
-        assert self.identity.size is not None
-        start = index * self.part_size
-        return start, min(self.identity.size, start + self.part_size) - 1
+        return self.parts[index]
+
+    def part_length(self, index: int) -> int:
+        """Bytes in part ``index``."""
+        start, end = self.parts[index]
+        return end - start + 1
+
+    def resume_offset(self, index: int) -> int:
+        """The first byte of part ``index`` not written yet."""
+        return self.parts[index][0] + self.written[index]
 
     def remaining(self) -> list[int]:
-        """Indices of the parts still to fetch, in order."""
-        return [i for i in range(self.n_parts) if i not in self.done]
+        """Indices of the parts not complete yet, in order."""
+        return [i for i in range(self.n_parts) if self.written[i] < self.part_length(i)]
 
     def done_bytes(self) -> int:
-        """Bytes already in finished parts."""
-        return sum(end - start + 1 for start, end in map(self.part_range, self.done))
+        """Bytes already written, in all parts."""
+        return sum(self.written)
+
+    def record(self, index: int, written_in_part: int) -> None:
+        """Part ``index`` now holds ``written_in_part`` bytes from its start (in memory only).
+
+        Call it only after the bytes were handed to the OS (``pwrite``): a
+        :meth:`flush` may persist it at any moment.
+        """
+        self.written[index] = written_in_part
 
     def mark_done(self, index: int) -> None:
-        """Record part ``index`` as written; persists it when the interval has passed."""
-        with self._lock:
-            self.done.add(index)
-            if time.monotonic() - self._last_flush >= self._flush_interval:
-                self._flush_locked()
+        """Record part ``index`` as completely written (in memory)."""
+        self.written[index] = self.part_length(index)
 
     def flush(self) -> None:
-        """Persist the finished parts now."""
+        """Persist the progress now (data first, then the sidecar)."""
         with self._lock:
-            self._flush_locked()
+            snapshot = list(self.written)  # before the sync: only bytes already written
+            if snapshot == self._flushed:
+                return
+            if self._fd is not None:
+                os.fdatasync(self._fd)
+            data = {"version": SIDECAR_VERSION, **asdict(self.identity)}
+            data.update(
+                parts=[list(p) for p in self.parts],
+                written=snapshot,
+                done=sorted(i for i, w in enumerate(snapshot) if w == self.part_length(i)),
+            )
+            write_json_atomically(self.path, data)
+            self._flushed = snapshot
 
-    def _flush_locked(self) -> None:
-        if self._fd is not None:
-            os.fdatasync(self._fd)
-        data = {"version": SIDECAR_VERSION, **asdict(self.identity)}
-        data.update(part_size=self.part_size, done=sorted(self.done))
-        write_json_atomically(self.path, data)
-        self._last_flush = time.monotonic()
+    @contextlib.contextmanager
+    def syncing(self) -> Iterator[None]:
+        """Flush every ``flush_interval`` seconds on a background thread while in the block.
+
+        Workers never wait for a sync, and the part file's dirty pages are
+        written back during the transfer rather than all at the final fsync.
+        """
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(self._flush_interval):
+                try:
+                    self.flush()
+                except OSError as exc:  # the final flush or fsync reports it
+                    logger.debug("background flush of %s failed: %s", self.path, exc)
+
+        thread = threading.Thread(target=loop, name="pixxel-ledger-sync", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def remove(self) -> None:
         """Delete the sidecar (the transfer finished or is being restarted)."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def _check_parts(parts: list[tuple[int, int]], size: int) -> None:
+    """Parts must be contiguous, in order, and cover ``size`` bytes exactly."""
+    position = 0
+    for start, end in parts:
+        if start != position or end < start:
+            raise ValueError(f"parts must be contiguous and non-empty; got ({start}, {end}) at {position}")
+        position = end + 1
+    if position != size:
+        raise ValueError(f"parts cover {position} bytes, not {size}")
 
 
 class VerifiedRecords:
