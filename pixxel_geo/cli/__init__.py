@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(handler=commands.deliveries_wait)
 
+    from pixxel_geo.cli import deliveries_open
+
+    deliveries_open.add_open_parser(deliveries)
+
     p = sub.add_parser("link", help="get a signed download link and its expiry")
     _ids(p)
     p.add_argument("--timeout", type=float, default=1800)
