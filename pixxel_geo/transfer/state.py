@@ -219,20 +219,28 @@ class PartLedger:
             self._flushed = snapshot
 
     @contextlib.contextmanager
-    def syncing(self) -> Iterator[None]:
-        """Flush every ``flush_interval`` seconds on a background thread while in the block.
+    def syncing(self, data_interval: float = 0.25) -> Iterator[None]:
+        """Sync in the background while in the block: data often, the sidecar at most every ``flush_interval``.
 
-        Workers never wait for a sync, and the part file's dirty pages are
-        written back during the transfer rather than all at the final fsync.
+        The part file's data is ``fdatasync``'ed every ``data_interval``
+        seconds, so its dirty pages are written back during the transfer
+        rather than all at the final fsync; the sidecar is written (by
+        :meth:`flush`) at most every ``flush_interval`` seconds. Workers never
+        wait for either.
         """
         stop = threading.Event()
 
         def loop() -> None:
-            while not stop.wait(self._flush_interval):
+            last_flush = time.monotonic()
+            while not stop.wait(data_interval):
                 try:
-                    self.flush()
+                    if time.monotonic() - last_flush >= self._flush_interval:
+                        self.flush()
+                        last_flush = time.monotonic()
+                    elif self._fd is not None:
+                        os.fdatasync(self._fd)
                 except OSError as exc:  # the final flush or fsync reports it
-                    logger.debug("background flush of %s failed: %s", self.path, exc)
+                    logger.debug("background sync of %s failed: %s", self.path, exc)
 
         thread = threading.Thread(target=loop, name="pixxel-ledger-sync", daemon=True)
         thread.start()

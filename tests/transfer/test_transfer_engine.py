@@ -18,8 +18,9 @@ from pixxel_geo.api.errors import (
 )
 from pixxel_geo.api.events import Event, Progress, Started, StateChanged
 from pixxel_geo.transfer import FileFinished, fetch
+from pixxel_geo.transfer.plan import plan_parts
 from pixxel_geo.transfer.retry import RetryPolicy
-from tests.transfer.transfer_range_server import ServerState
+from tests.transfer.transfer_range_server import ServerState, serve
 
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05)
 
@@ -209,3 +210,63 @@ def test_changed_remote_restarts_cleanly(local_file: tuple[ServerState, str], pa
     out = fetch(url + "?sig=1", tmp_path / "f.bin", part_size=100_000)
     assert out.read_bytes() == payload[::-1]
     assert len([r for r in state.log if r[1] != "bytes=0-0"]) == 11  # every part fetched anew
+
+
+@pytest.mark.parametrize("corrupt_on_disk", [False, True])
+def test_cancel_mid_part_resumes_inside_the_part_and_hashes_the_kept_bytes(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path, corrupt_on_disk: bool
+) -> None:
+    state, url = local_file
+    state.chunk_delay = 0.02  # ~3 MB/s: the single part is cancelled half way
+    cancel = threading.Event()
+
+    def cancel_after_some_bytes(event: Event) -> None:
+        if isinstance(event, Progress) and event.done >= 100_000:
+            cancel.set()
+
+    one_part = len(payload)
+    with pytest.raises(TransferCancelled):
+        fetch(
+            url + "?sig=1",
+            tmp_path / "f.bin",
+            connections=1,
+            part_size=one_part,
+            cancel=cancel,
+            on_event=cancel_after_some_bytes,
+        )
+    sidecar = json.loads((tmp_path / "f.bin.part.json").read_text())
+    kept = sidecar["written"][0]
+    assert 100_000 <= kept < len(payload) and sidecar["done"] == []
+    part_file = tmp_path / "f.bin.part"
+    assert part_file.read_bytes()[:kept] == payload[:kept]
+    if corrupt_on_disk:
+        with open(part_file, "r+b") as handle:
+            handle.seek(kept // 2)
+            handle.write(bytes([payload[kept // 2] ^ 0xFF]))
+
+    state.chunk_delay = 0.0
+    state.log.clear()
+    events: list[Event] = []
+    if corrupt_on_disk:  # the kept bytes are hashed, not trusted
+        with pytest.raises(IntegrityError, match="sha-256"):
+            fetch(url + "?sig=1", tmp_path / "f.bin", part_size=one_part)
+        assert not part_file.exists()
+        return
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", part_size=one_part, on_event=events.append)
+    assert out.read_bytes() == payload
+    assert [r[1] for r in state.log] == ["bytes=0-0", f"bytes={kept}-{len(payload) - 1}"]
+    finished = events[-1]
+    assert isinstance(finished, FileFinished)
+    assert finished.verified == "sha-256" and finished.fetched == len(payload) - kept
+
+
+def test_default_plan_makes_few_requests_per_connection(tmp_path: Path) -> None:
+    payload = os.urandom(24 << 20)
+    state = ServerState(payload=payload)
+    with serve(state) as url:
+        out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=2)
+    assert out.read_bytes() == payload
+    ranged = [r[1] for r in state.log if r[1] != "bytes=0-0"]
+    expected = plan_parts(len(payload), 2)
+    assert len(expected) == 6  # three per connection: 3/4, 3/16, 1/16 of each share
+    assert sorted(ranged) == sorted(f"bytes={start}-{end}" for start, end in expected)

@@ -1,7 +1,7 @@
 """A tiny threaded HTTP file server with Range support, for transfer edge cases.
 
 It serves one payload at ``/file.bin`` with ETag and ``Repr-Digest``, and can
-misbehave on request: ignore Range, lie about the digest, answer 403 to URLs
+misbehave on request: be slow, ignore Range, lie about the digest, answer 403 to URLs
 whose ``sig`` is not current, fail the first N ranged requests with 503.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class ServerState:
     fail_ranged: int = 0  # answer 503 to this many ranged (non-probe) requests
     served_ranged: int = 0
     after_ranged: Callable[[int], None] | None = None  # called with served_ranged
+    chunk_delay: float = 0.0  # seconds slept between 64 KiB pieces of a body (a slow link)
     log: list[tuple[str, str | None, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,7 +89,13 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self.send_header(key, value)
             self.end_headers()
             with suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(body)
+                if not state.chunk_delay:
+                    self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 65536):
+                    self.wfile.write(body[start : start + 65536])
+                    self.wfile.flush()
+                    time.sleep(state.chunk_delay)
 
     return Handler
 
