@@ -139,6 +139,10 @@ class Sandbox:
         ]
         if settings.stores:
             command += ["--stores", ",".join(settings.stores)]
+        if settings.interleave != "band":
+            command += ["--interleave", settings.interleave]
+        if settings.deflate_members:
+            command.append("--deflate-members")
         if settings.width != settings.height:
             raise ValueError("the sandbox launcher makes square products: set width == height")
         env = {**os.environ, TOKEN_ENV: token, PARENT_ENV: str(os.getpid())}
@@ -214,9 +218,7 @@ def _wait_ready(process: subprocess.Popen[bytes], port_file: Path, log_path: Pat
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:]
-            raise SandboxStartError(
-                f"the sandbox exited with status {process.returncode}; its log ends:\n{tail}"
-            )
+            raise SandboxStartError(f"the sandbox exited with status {process.returncode}; its log ends:\n{tail}")
         if url is None and port_file.exists():
             url = f"http://127.0.0.1:{port_file.read_text().strip()}"
         if url is not None:
@@ -225,8 +227,7 @@ def _wait_ready(process: subprocess.Popen[bytes], port_file: Path, log_path: Pat
                     return url
         time.sleep(0.05)
     raise SandboxStartError(
-        f"the sandbox did not answer within {timeout:.0f} s; see {log_path} (raise "
-        "startup_timeout for large products)"
+        f"the sandbox did not answer within {timeout:.0f} s; see {log_path} (raise startup_timeout for large products)"
     )
 
 

@@ -1,5 +1,7 @@
 """Command line: ``python -m pixxel_geo.sandbox [--port P] [--token T] [--data-dir D] …``.
 
+Product layout: ``--interleave band|pixel|mixed`` and ``--deflate-members``.
+
 Binds 127.0.0.1 (port 0 picks a free port), prints the URL and token, writes the port to
 ``--port-file`` when given (how the launcher learns it), and serves until SIGTERM/SIGINT.
 """
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pixxel_geo.sandbox.settings import SandboxSettings
+from pixxel_geo.sandbox.settings import INTERLEAVES, SandboxSettings
 
 TOKEN_ENV = "PIXXEL_SANDBOX_TOKEN"  # noqa: S105 (a variable name, not a secret)
 PARENT_ENV = "PIXXEL_SANDBOX_PARENT_PID"
@@ -29,13 +31,9 @@ PR_SET_PDEATHSIG = 1
 
 def _parser() -> argparse.ArgumentParser:
     defaults = SandboxSettings()
-    parser = argparse.ArgumentParser(
-        prog="pixxel-geo sandbox", description="Run a local emulator of the Pixxel API."
-    )
+    parser = argparse.ArgumentParser(prog="pixxel-geo sandbox", description="Run a local emulator of the Pixxel API.")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
-    parser.add_argument(
-        "--token", default=None, help=f"API token to accept (default: ${TOKEN_ENV} or random)"
-    )
+    parser.add_argument("--token", default=None, help=f"API token to accept (default: ${TOKEN_ENV} or random)")
     parser.add_argument("--data-dir", type=Path, default=None, help="state, products, buckets")
     parser.add_argument("--bands", type=int, default=defaults.bands)
     parser.add_argument("--size", type=int, default=defaults.width, help="width = height, px")
@@ -49,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help="store servers to run (comma-separated: s3,gcs,azure); deliveries into stores of "
         "those types land in moto / gcp-storage-emulator / Azurite instead of local folders",
+    )
+    parser.add_argument(
+        "--interleave",
+        choices=INTERLEAVES,
+        default=defaults.interleave,
+        help="GeoTIFF layout of the products: band (default), pixel, or mixed (catalogs alternate band/pixel)",
+    )
+    parser.add_argument(
+        "--deflate-members",
+        action="store_true",
+        help="pack zip members DEFLATED instead of STORED (no random access; for testing readers)",
     )
     parser.add_argument("--port-file", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
@@ -93,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             delivery_seconds=args.delivery_seconds,
             head_status=args.head_status,
             stores=args.stores.split(","),
+            interleave=args.interleave,
+            deflate_members=args.deflate_members,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,10 +1,13 @@
-"""Settings of one sandbox server: product sizes, lifecycle durations, URL lifetime."""
+"""Settings of one sandbox server: product sizes and layout, lifecycle durations, URL lifetime."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+INTERLEAVES = ("band", "pixel", "mixed")
+"""Accepted values of :attr:`SandboxSettings.interleave`."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,11 @@ class SandboxSettings:
         stores: store servers to run beside the sandbox (``"s3"``, ``"gcs"``, ``"azure"``):
             deliveries into stores of those types land in moto, gcp-storage-emulator or
             Azurite; others in local folders. See :mod:`pixxel_geo.sandbox.emulators`.
+        interleave: layout of the products' GeoTIFFs: ``"band"`` (the default, as Pixxel
+            delivers), ``"pixel"``, or ``"mixed"`` (catalogs alternate: the first
+            band-interleaved, the second pixel-interleaved, and so on).
+        deflate_members: pack the products' zip members DEFLATED instead of STORED (for
+            tests of readers that must cope with archives without random access).
 
     Example:
         >>> SandboxSettings(bands=16, width=256, height=256).bands
@@ -39,8 +47,15 @@ class SandboxSettings:
     delivery_seconds: float = 3.0
     head_status: int = 403
     stores: tuple[str, ...] = ()
+    interleave: str = "band"
+    deflate_members: bool = False
 
     def __post_init__(self) -> None:
+        if self.interleave not in INTERLEAVES:
+            raise ValueError(
+                f"SandboxSettings.interleave must be one of {', '.join(INTERLEAVES)}, got {self.interleave!r}"
+            )
+        object.__setattr__(self, "deflate_members", bool(self.deflate_members))
         for name in ("bands", "width", "height", "count"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SandboxSettings.{name} must be at least 1")
@@ -63,3 +78,14 @@ class SandboxSettings:
         if "stores" in values:
             values["stores"] = tuple(values["stores"] or ())
         return cls(**values)
+
+    def interleave_of(self, index: int) -> str:
+        """The interleave of the ``index``-th seeded catalog (0-based): ``"band"`` or ``"pixel"``.
+
+        Example:
+            >>> [SandboxSettings(interleave="mixed").interleave_of(i) for i in range(3)]
+            ['band', 'pixel', 'band']
+        """
+        if self.interleave == "mixed":
+            return "pixel" if index % 2 else "band"
+        return self.interleave

@@ -6,6 +6,7 @@ every restart. Products are generated once into ``<data_dir>/products/`` and reu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import uuid
@@ -90,7 +91,7 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
     """Generate (or reuse) the products and return the workspace built around them.
 
     Args:
-        settings: product sizes and catalog count.
+        settings: product sizes and layout (interleave, DEFLATED members) and catalog count.
         data_dir: the sandbox data directory (products go to ``products/``).
 
     Returns:
@@ -101,9 +102,14 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
     """
     from pixxel_geo.sandbox.products import build_product, default_specs
 
-    specs = default_specs(
-        bands=settings.bands, width=settings.width, height=settings.height, count=settings.count
-    )[: settings.count]
+    specs = [
+        dataclasses.replace(spec, interleave=settings.interleave_of(index), deflate_members=settings.deflate_members)
+        for index, spec in enumerate(
+            default_specs(bands=settings.bands, width=settings.width, height=settings.height, count=settings.count)[
+                : settings.count
+            ]
+        )
+    ]
     out_dir = data_dir / "products"
     out_dir.mkdir(parents=True, exist_ok=True)
     products = []
@@ -187,10 +193,7 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
             images,
             tasks,
             bands=spec0.bands,
-            area=sum(
-                workspace.catalogs[stable_id("catalog", products[i].spec.item_id)].record["area"]
-                for i in group
-            ),
+            area=sum(workspace.catalogs[stable_id("catalog", products[i].spec.item_id)].record["area"] for i in group),
         )
     # a tasking order item still waiting for its capture: nothing to deliver yet
     pending_id = stable_id("order-item", "order-item-pending")
