@@ -44,8 +44,6 @@ def connect(**settings: Any) -> tuple[Any, Any]:
         return px.Client(), None
     from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
-    sandbox = Sandbox.start(
-        data_dir=scratch_dir("pixxel-sandbox-"), settings=SandboxSettings(**{**_SMALL, **settings})
-    )
+    sandbox = Sandbox.start(data_dir=scratch_dir("pixxel-sandbox-"), settings=SandboxSettings(**{**_SMALL, **settings}))
     atexit.register(sandbox.stop)
     return px.Client(api_key=sandbox.token, base_url=sandbox.url), sandbox

@@ -110,6 +110,9 @@ class PixxelPanel(widgets.VBox):
 
         self.catalogs.observe(self._selection_changed, names="selected_id")
         self.catalogs.map.on_interaction(self._map_interaction)
+        # A click on the opened scene's footprint reaches the footprint layer, not the map.
+        self.catalogs.footprints.on_click(self._footprint_clicked)
+        self._last_pick: tuple[float, float] | None = None
 
     def _selection_changed(self, change: dict[str, Any]) -> None:
         self.downloads.catalog_id = change["new"]
@@ -128,7 +131,21 @@ class PixxelPanel(widgets.VBox):
             lat, lon = (float(v) for v in event.get("coordinates", ()))
         except (TypeError, ValueError):
             return
-        self.pick_pixel(lon, lat)
+        self._pick_once(lon, lat)
+
+    def _footprint_clicked(self, coordinates: Any = None, **_: Any) -> None:
+        try:
+            lat, lon = (float(v) for v in coordinates or ())
+        except (TypeError, ValueError):
+            return
+        self._pick_once(lon, lat)
+
+    def _pick_once(self, lon: float, lat: float) -> None:
+        # Leaflet may report one click both to the footprint and to the map.
+        if self._last_pick == (lon, lat):
+            return
+        if self.pick_pixel(lon, lat):
+            self._last_pick = (lon, lat)
 
     def pick_pixel(self, lon: float, lat: float) -> bool:
         """Add the spectrum at ``lon``, ``lat`` if it falls inside the opened scene.

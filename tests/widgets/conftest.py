@@ -41,3 +41,12 @@ async def panel(fast_client: px.Client, tmp_path: Any) -> AsyncIterator[Any]:
     yield p
     await p.wait_idle(timeout=60)
     p.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the real-browser tests last: Playwright's sync API keeps an event loop running
+    in the main thread for the rest of the session, which asyncio tests cannot share."""
+    browser = [i for i in items if "/widgets/browser/" in str(i.path).replace("\\", "/")]
+    if browser:
+        rest = [i for i in items if i not in browser]
+        items[:] = rest + browser

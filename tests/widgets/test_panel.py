@@ -122,6 +122,19 @@ async def test_clicking_pixels_overlays_spectra_and_clear_removes_them(panel: Pi
         )
         await panel.wait_idle()
     assert len(panel.spectra.spectra) == 2
+    # A click on the scene's footprint (above the overlay) reads the pixel too, once.
+    feature = next(f for f in panel.catalogs.footprints.data["features"] if f["properties"]["catalog_id"] == target)
+    content = {
+        "event": "click",
+        "feature": feature,
+        "coordinates": [south + 0.5 * (north - south), west + 0.5 * (east - west)],
+    }
+    panel.catalogs.footprints._handle_mouse_events(None, content, None)
+    panel.catalogs.map._handle_leaflet_event(
+        None, {"event": "interaction", "type": "click", "coordinates": content["coordinates"]}, None
+    )
+    await panel.wait_idle()
+    assert len(panel.spectra.spectra) == 3
     first = panel.spectra.spectra[0]
     assert len(first.wavelengths) == len(first.values) == 16
     assert min(first.values) >= 0.0 and max(first.values) <= 1.5
