@@ -18,6 +18,8 @@ echo "==> mypy"
 "$VENV/bin/mypy"
 echo "==> pytest"
 "$VENV/bin/python" -m pytest tests "$@"
+echo "==> notebooks (nbmake)"
+"$VENV/bin/python" -m pytest --nbmake notebooks
 if [ -f scripts/test-qgis.sh ]; then
   echo "==> QGIS plugin tests"
   bash scripts/test-qgis.sh
