@@ -12,6 +12,9 @@
 - Missing, tampered or expired signature → 403 with an S3-style XML body; an unknown or
   unfinished download → 404 ``NoSuchKey``.
 - Faults: ``bandwidth`` (bytes/s per response), ``cut_after`` (close mid-body), ``no_range``.
+- A client that closes the connection mid-body (GDAL's size probe reads the headers of a whole-file
+  GET and drops it) stops the streaming at the next chunk, so the request log counts what went out
+  before the close (plus at most what the socket's buffers held), not the whole file.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pixxel_geo.sandbox.signing import Verdict, verify
 from pixxel_geo.sandbox.timefmt import rfc3339
 
 CHUNK = 256 * 1024
+SEND_STEP = 64 * 1024  # bytes per send: how far past a client's close the server can get
 MAX_RANGES = 200
 Ranges = list[tuple[int, int]]
 
@@ -108,8 +112,10 @@ class _Body:
         if self.cut_after is not None and self.sent + len(data) >= self.cut_after:
             data = data[: max(self.cut_after - self.sent, 0)]
             self.cut = True
-        step = CHUNK if self.bandwidth is None else max(1024, min(CHUNK, int(self.bandwidth / 20)))
+        step = SEND_STEP if self.bandwidth is None else max(1024, min(SEND_STEP, int(self.bandwidth / 20)))
         for start in range(0, len(data), step):
+            if self.disconnected.is_set():
+                return False
             piece = data[start : start + step]
             await self.send({"type": "http.response.body", "body": piece, "more_body": True})
             self.sent += len(piece)
@@ -117,6 +123,11 @@ class _Body:
                 ahead = self.sent / self.bandwidth - (time.monotonic() - self.started)
                 if ahead > 0:
                     await asyncio.sleep(ahead)
+                    continue
+            # A send that fits in the socket's buffers never yields to the event loop, so
+            # without this the loop would not see the client close and the whole file would
+            # be handed to a dead connection (and counted in the request log as sent).
+            await asyncio.sleep(0)
         return not self.cut
 
     async def file_range(self, path: Path, first: int, last: int) -> bool:

@@ -10,6 +10,10 @@ from typing import Any
 class RequestLog:
     """Bounded record of requests: method, path, status, Range header and body bytes sent.
 
+    ``bytes`` counts what was handed to the connection while the client was still there: a
+    client that drops a response after its headers (GDAL's size probe) is counted for what the
+    socket buffers took before the close, not for the whole file (see :mod:`.files`).
+
     Example:
         >>> log = RequestLog()
         >>> log.add(method="GET", path="/ping", status=200, range=None, bytes=6)
