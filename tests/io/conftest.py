@@ -1,5 +1,6 @@
 """Fixtures for the streaming tests: a product on the session sandbox, a local copy of it,
-and a small range server (a child process) for archives the sandbox does not make."""
+sandboxes launched with other product layouts (DEFLATED members, pixel interleave), and a small
+range server (a child process) for fsspec's scenario trees, which no product has."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 import fsspec
 import pytest
+
+from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
 HERE = Path(__file__).parent
 
@@ -50,9 +53,23 @@ def local_product(sandbox: Any, catalog: Any, tmp_path_factory: pytest.TempPathF
     return out / "members"
 
 
+DEFLATED_SETTINGS = SandboxSettings(
+    bands=16, width=256, height=256, count=2, download_seconds=0.1, interleave="mixed", deflate_members=True
+)
+"""Catalog 0 band-interleaved, catalog 1 pixel-interleaved; every zip member DEFLATED."""
+
+
+@pytest.fixture(scope="module")
+def deflated_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox whose products have DEFLATED members (see :data:`DEFLATED_SETTINGS`)."""
+    data_dir = tmp_path_factory.mktemp("deflated-sandbox")
+    with Sandbox.launch(data_dir=data_dir, token="deflated-token-0123456789", settings=DEFLATED_SETTINGS) as sb:
+        yield sb
+
+
 @pytest.fixture(scope="session")
 def served_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose files the range server serves."""
+    """A folder whose files the range server serves (fsspec's scenario trees)."""
     return tmp_path_factory.mktemp("served")
 
 

@@ -1,8 +1,9 @@
 """A minimal GET-only HTTP file server with Range support, run as a child process.
 
 Serves the files of one folder at ``/<name>`` (single ranges; HEAD answers 403 like a
-GET-only presigned URL). The tests use it for archives the sandbox does not make
-(DEFLATED members, fsspec's scenario trees); everything else reads from the sandbox.
+GET-only presigned URL). The tests use it only for fsspec's abstract suite, whose fixed
+trees (``source/file1``, ``source/subdir/…``) no sandbox product has; everything else,
+DEFLATED members included, reads from a sandbox.
 
 Run: ``python -m tests.io.rangeserver <folder>``; prints the port on stdout.
 """

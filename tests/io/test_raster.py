@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,9 @@ import rasterio
 import pixxel_geo as px
 from pixxel_geo.io.gdal_options import tuned_env
 from pixxel_geo.io.zipindex import DeflatedMemberWarning
+from pixxel_geo.sandbox import Sandbox
+
+from .io_helpers import download_members
 
 
 def _tif(local_product: Path) -> Path:
@@ -93,13 +95,20 @@ def test_quicklook_and_spectrum(client: Any, catalog: Any, local_product: Path) 
     np.testing.assert_allclose(values, raw * 0.0001, rtol=1e-9)
 
 
-def test_deflated_member_warns_and_still_reads(
-    range_server: str, served_dir: Path, local_product: Path
-) -> None:
-    tif = _tif(local_product)
-    with zipfile.ZipFile(served_dir / "deflated.zip", "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.write(tif, tif.name)
-    with rasterio.open(tif) as ref:
-        expected = ref.read(2, window=((0, 100), (0, 100)))
-    with pytest.warns(DeflatedMemberWarning), px.open_raster(f"{range_server}/deflated.zip") as src:
-        assert np.array_equal(src.read(2, window=((0, 100), (0, 100))), expected)
+def test_deflated_members_warn_and_still_read(deflated_sandbox: Sandbox, tmp_path: Path) -> None:
+    """DEFLATED members (a sandbox launched with deflate_members=True) read right, with a warning,
+    band- and pixel-interleaved alike; GDAL's own path (/vsizip/) reads them too."""
+    catalog_ids = deflated_sandbox.info()["catalog_ids"]
+    with px.Client(api_key=deflated_sandbox.token, base_url=deflated_sandbox.url) as client:
+        for index, catalog_id in enumerate(catalog_ids):
+            url, tif = download_members(deflated_sandbox, catalog_id, tmp_path / str(index))
+            with rasterio.open(tif) as ref:
+                expected = ref.read([2, 9], window=((30, 130), (0, 100)))
+                interleave = ref.interleaving.name.lower()
+            assert interleave == ("band", "pixel")[index]
+            with pytest.warns(DeflatedMemberWarning), px.open_raster(catalog_id, client=client) as src:
+                assert np.array_equal(src.read([2, 9], window=((30, 130), (0, 100))), expected)
+            path = px.gdal_path(url)
+            assert path.startswith("/vsizip/{/vsicurl?")
+            with tuned_env(), rasterio.open(path) as src:
+                assert np.array_equal(src.read([2, 9], window=((30, 130), (0, 100))), expected)
