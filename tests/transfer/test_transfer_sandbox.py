@@ -197,3 +197,51 @@ def test_client_download_method_and_bad_input(client: Any, catalog_id: str, tmp_
     assert client.download(catalog_ids=[catalog_id], dest=tmp_path) == [tmp_path / f"pixxel-{catalog_id}.zip"]
     with pytest.raises(px.InvalidInputError, match="exactly one"):
         client.download(catalog_ids=[catalog_id], order_item_ids=["x"], dest=tmp_path)
+
+
+def test_kill_9_inside_large_parts_resumes_from_the_recorded_offsets(
+    client: Any, sandbox: Any, catalog_id: str, tmp_path: Path
+) -> None:
+    expected = reference_digest(client, catalog_id, tmp_path)
+    dest = tmp_path / "out"
+    sidecar = dest / f"pixxel-{catalog_id}.zip.part.json"
+    sandbox.set_faults(bandwidth=200e3)  # the default plan's first parts take seconds each
+    script = (
+        "from pixxel_geo.transfer import download_products\n"
+        "import pixxel_geo as px\n"
+        f"c = px.Client(api_key={sandbox.token!r}, base_url={sandbox.url!r})\n"
+        f"download_products(c, catalog_ids=[{catalog_id!r}], dest={str(dest)!r}, connections=2)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        saved: dict[str, Any] = {}
+        while time.monotonic() < deadline and sum(saved.get("written", [])) < 100_000:
+            assert child.poll() is None, "the child finished before it could be killed"
+            if sidecar.exists():  # written by the background sync, not at part ends
+                saved = json.loads(sidecar.read_text())
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    saved = json.loads(sidecar.read_text())  # what survived the kill
+    partial = [i for i, w in enumerate(saved["written"]) if 0 < w < saved["parts"][i][1] - saved["parts"][i][0] + 1]
+    assert partial, "no part was interrupted half way"
+    sandbox.clear_faults()
+    sandbox.reset_requests()
+
+    events: list[Event] = []
+    path = download_products(client, catalog_ids=[catalog_id], dest=dest, on_event=events.append)[0]
+
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == expected
+    download_id = next(e.subject for e in events if isinstance(e, StateChanged))
+    mine = [r for r in file_requests(sandbox) if r["path"].startswith(f"/files/{download_id}/")]
+    asked = {r["range"] for r in mine}
+    for index in partial:  # continued where the sidecar said, not from the part's start
+        start, end = saved["parts"][index]
+        assert f"bytes={start + saved['written'][index]}-{end}" in asked
+        assert f"bytes={start}-{end}" not in asked
+    assert sum(r["bytes"] for r in mine) <= path.stat().st_size - sum(saved["written"]) + 1
+    finished = [e for e in events if isinstance(e, FileFinished)]
+    assert finished[0].verified == "sha-256"
