@@ -66,6 +66,8 @@ logging.getLogger("pixxel_geo").addHandler(logging.NullHandler())
 
 # Imagery functions and front ends: imported on first use (they need numpy, rasterio, ...).
 _LAZY = {
+    "DeliverySource": "pixxel_geo.io.stores",
+    "PixxelFileSystem": "pixxel_geo.io.filesystem",
     "gdal_path": "pixxel_geo.io.raster",
     "open_dataset": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
@@ -105,6 +107,7 @@ __all__ = [
     "ConflictError",
     "Delivery",
     "DeliveryFailedError",
+    "DeliverySource",
     "DeliveryStatus",
     "Download",
     "DownloadFailedError",
@@ -120,6 +123,7 @@ __all__ = [
     "OrderItem",
     "PermissionDeniedError",
     "PixxelError",
+    "PixxelFileSystem",
     "PollSchedule",
     "Progress",
     "RateLimitError",
