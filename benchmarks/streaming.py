@@ -1,12 +1,16 @@
 """Streaming benchmark: pixxel-geo's range reader vs GDAL (tuned, defaults) vs download-then-read.
 
-Runs a sandbox (a child process) with one realistic product, then each read in a fresh
-child process (cold caches), on loopback and on the WAN profile (40 ms to first byte,
-25 MB/s per connection). Requests and bytes come from the sandbox's request log; peak
-RSS from the child's rusage. Ratios are against "GDAL tuned" measured in the same run.
+Runs a sandbox (a child process) with two realistic products of the same size, one
+band-interleaved and one pixel-interleaved (``SandboxSettings(interleave="mixed")``), then
+each read in a fresh child process (cold caches), on loopback and on the WAN profile (40 ms
+to first byte, 25 MB/s per connection). Requests and bytes come from the sandbox's request
+log (bytes the client got: a dropped response counts only what went out before the close);
+peak RSS from the child's rusage. Ratios are against "GDAL tuned" on the same product and
+profile, measured in the same run.
 
 Usage:
     .venv/bin/python benchmarks/streaming.py [--bands 150] [--size 1024] [--repeat 1]
+        [--layouts band,pixel]
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ def main() -> None:
     parser.add_argument("--bands", type=int, default=150)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--layouts", default="band,pixel", help="products to read: band, pixel or both")
     parser.add_argument("--child", nargs=6, metavar="ARG")
     args = parser.parse_args()
     if args.child:
@@ -114,49 +119,60 @@ def main() -> None:
     from pixxel_geo.io.reader import StaticURLSource
     from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
-    settings = SandboxSettings(bands=args.bands, width=args.size, height=args.size, count=1)
+    layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
+    if not layouts or set(layouts) - {"band", "pixel"}:
+        parser.error(f"--layouts takes band, pixel or band,pixel; got {args.layouts!r}")
+    # "mixed": catalog 0 is band-interleaved, catalog 1 the same scene size pixel-interleaved.
+    settings = SandboxSettings(bands=args.bands, width=args.size, height=args.size, count=2, interleave="mixed")
     data_dir = Path(tempfile.gettempdir()) / f"pixxel-bench-{args.bands}-{args.size}"
+    rows = []
+    sizes: dict[str, int] = {}
     with Sandbox.launch(data_dir=data_dir, token="bench-token-0123456789", settings=settings) as sb:
         client = px.Client(api_key=sb.token, base_url=sb.url)
-        catalog = next(iter(client.catalogs.search(limit=1)))
-        download = client.downloads.wait(client.downloads.create(catalog_ids=[catalog.id]).id)
-        url = download.signed_url
-        archive = ZipArchive(StaticURLSource(url))
-        member = next(n for n in archive.names() if n.endswith(".tif"))
-        file_size = archive.size
-        rows = []
-        for profile in ("loopback", "wan"):
-            if profile == "wan":
-                sb.set_faults(**WAN)
-            else:
-                sb.clear_faults()
-            for read in READS:
-                for method in METHODS:
-                    runs = [run_one(sb, method, read, url, member, args.size) for _ in range(args.repeat)]
-                    row = {
-                        "profile": profile,
-                        "read": read,
-                        "method": method,
-                        "wall": statistics.median(r["wall"] for r in runs),
-                        "requests": runs[0]["requests"],
-                        "bytes": runs[0]["bytes"],
-                        "rss_mb": max(r["rss_mb"] for r in runs),
-                    }
-                    rows.append(row)
-                    print(json.dumps(row), file=sys.stderr, flush=True)
-        sb.clear_faults()
-    print(f"product: {args.bands} bands x {args.size}^2, band-interleaved; zip {file_size / 1e6:.1f} MB\n")
-    print("| profile | read | method | wall s | x GDAL tuned | requests | % of file moved | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
+        catalog_ids = sb.info()["catalog_ids"]
+        for layout in layouts:
+            catalog_id = catalog_ids[0 if layout == "band" else 1]
+            download = client.downloads.wait(client.downloads.create(catalog_ids=[catalog_id]).id)
+            url = download.signed_url
+            archive = ZipArchive(StaticURLSource(url))
+            member = next(n for n in archive.names() if n.endswith(".tif"))
+            sizes[layout] = archive.size
+            for profile in ("loopback", "wan"):
+                if profile == "wan":
+                    sb.set_faults(**WAN)
+                else:
+                    sb.clear_faults()
+                for read in READS:
+                    for method in METHODS:
+                        runs = [run_one(sb, method, read, url, member, args.size) for _ in range(args.repeat)]
+                        row = {
+                            "layout": layout,
+                            "profile": profile,
+                            "read": read,
+                            "method": method,
+                            "wall": statistics.median(r["wall"] for r in runs),
+                            "requests": runs[0]["requests"],
+                            "bytes": runs[0]["bytes"],
+                            "rss_mb": max(r["rss_mb"] for r in runs),
+                        }
+                        rows.append(row)
+                        print(json.dumps(row), file=sys.stderr, flush=True)
+            sb.clear_faults()
+    for layout, size in sizes.items():
+        print(f"product ({layout}-interleaved): {args.bands} bands x {args.size}^2; zip {size / 1e6:.1f} MB")
+    print()
+    print("| layout | profile | read | method | wall s | x GDAL tuned | requests | % of file moved | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         tuned = next(
             r for r in rows
-            if r["profile"] == row["profile"] and r["read"] == row["read"] and r["method"] == "gdal_tuned"
+            if (r["layout"], r["profile"], r["read"]) == (row["layout"], row["profile"], row["read"])
+            and r["method"] == "gdal_tuned"
         )  # fmt: skip
         print(
-            f"| {row['profile']} | {row['read']} | {row['method']} | {row['wall']:.2f} | "
+            f"| {row['layout']} | {row['profile']} | {row['read']} | {row['method']} | {row['wall']:.2f} | "
             f"{row['wall'] / tuned['wall']:.2f} | {row['requests']} | "
-            f"{100 * row['bytes'] / file_size:.2f} | {row['rss_mb']:.0f} |"
+            f"{100 * row['bytes'] / sizes[row['layout']]:.2f} | {row['rss_mb']:.0f} |"
         )
 
 
