@@ -125,11 +125,12 @@ class PrefixHasher:
     def _run(self) -> None:
         try:
             while not self._abandoned:
+                # Read the flag before looking at ``written``: once finish() has been called,
+                # every byte is written, so a pass that starts after seeing it misses nothing.
+                closing = self._closing
                 self._wake.clear()
                 hashed = self._catch_up()
-                if self._closing:
-                    if hashed:
-                        continue  # drain everything before leaving
+                if closing and not hashed:
                     return
                 if not hashed:
                     self._wake.wait(0.05)
@@ -172,6 +173,7 @@ class PrefixHasher:
         self._thread.join()
         if self._error is not None:
             raise self._error
+        self._catch_up()  # the thread has ended: nothing left behind, whatever the timing
         if self._position != self._size:
             raise OSError(f"only {self._position} of {self._size} bytes could be hashed")
         return self._hash.digest()
