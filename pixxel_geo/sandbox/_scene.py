@@ -172,9 +172,7 @@ def _river_masks(rng: np.random.Generator, shape: tuple[int, int], width_px: flo
     return water, bank
 
 
-def _rivers(
-    p: _Painter, rng: np.random.Generator, shape: tuple[int, int], widths: list[float], turbid: float
-) -> None:
+def _rivers(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], widths: list[float], turbid: float) -> None:
     """Rivers with wooded banks; all banks are painted before any water so channels stay open."""
     masks = [_river_masks(rng, shape, width) for width in widths]
     for _, bank in masks:
@@ -239,9 +237,7 @@ def _pivots(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], count
         p.paint(disc, {"vegetation": vig, "soil": 1.0 - vig})
 
 
-def paint_scene(
-    rng: np.random.Generator, shape: tuple[int, int], landscape: str, cloud_cover: float
-) -> Scene:
+def paint_scene(rng: np.random.Generator, shape: tuple[int, int], landscape: str, cloud_cover: float) -> Scene:
     """Paint a full scene of the given landscape kind.
 
     Args:
@@ -311,9 +307,7 @@ def paint_scene(
     return Scene(p.a, brightness, valid, footprint)
 
 
-def _swath(
-    rng: np.random.Generator, shape: tuple[int, int]
-) -> tuple[NDArray[np.bool_], list[tuple[float, float]]]:
+def _swath(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[NDArray[np.bool_], list[tuple[float, float]]]:
     """Parallelogram footprint of a pushbroom swath crossing the north-up grid at a slant."""
     h, w = shape
     skew = float(rng.uniform(0.04, 0.08) * w)

@@ -30,9 +30,7 @@ def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(
-            f"datetime {text!r} is not RFC 3339; use e.g. '2025-03-14T06:15:12.345678Z'"
-        ) from exc
+        raise ValueError(f"datetime {text!r} is not RFC 3339; use e.g. '2025-03-14T06:15:12.345678Z'") from exc
     if value.tzinfo is None:
         raise ValueError(f"datetime {text!r} has no time zone; append 'Z' for UTC")
     return value.astimezone(UTC)
@@ -108,9 +106,7 @@ def bbox_of(ring: list[list[float]]) -> list[float]:
 def eo_bands(grid: BandGrid) -> list[dict[str, Any]]:
     """STAC ``eo:bands`` entries (centre and FWHM in nanometres)."""
     out: list[dict[str, Any]] = []
-    for name, centre, fwhm, common in zip(
-        grid.names, grid.centers, grid.fwhm, grid.common_names, strict=True
-    ):
+    for name, centre, fwhm, common in zip(grid.names, grid.centers, grid.fwhm, grid.common_names, strict=True):
         band: dict[str, Any] = {"name": name, "center_wavelength": centre, "fwhm": fwhm}
         if common is not None:
             band["common_name"] = common

@@ -54,9 +54,7 @@ async def list_order_items(request: Request) -> Response:
     """
     rt = runtime(request)
     limit = _int_param(request, "limit")
-    limit, offset = page_bounds(
-        ORDER_ITEMS_DEFAULT_LIMIT if limit is None else limit, _int_param(request, "offset")
-    )
+    limit, offset = page_bounds(ORDER_ITEMS_DEFAULT_LIMIT if limit is None else limit, _int_param(request, "offset"))
     ids, order_ids = _csv(request, "ids"), _csv(request, "order_ids")
     statuses = {s.upper() for s in _csv(request, "status") or ()} or None
     types = {t.upper() for t in _csv(request, "type") or ()} or None

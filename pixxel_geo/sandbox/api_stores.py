@@ -32,9 +32,7 @@ async def list_stores(request: Request) -> Response:
 def _strings(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ApiError(400, f"{what} must be an object of string values")
     return dict(value)
 

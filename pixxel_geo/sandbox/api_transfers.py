@@ -101,9 +101,7 @@ async def list_deliveries(request: Request) -> Response:
     rt = runtime(request)
     params = request.query_params
     filters = {
-        name: params[name]
-        for name in ("delivery_id", "catalog_id", "task_id", "order_item_id")
-        if params.get(name)
+        name: params[name] for name in ("delivery_id", "catalog_id", "task_id", "order_item_id") if params.get(name)
     }
     now = rt.now()
     found = [

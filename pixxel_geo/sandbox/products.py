@@ -107,9 +107,7 @@ class ProductSpec:
                 "(no slashes, spaces or wildcards)"
             )
         if not (-180.0 <= self.lon <= 180.0) or not (-80.0 <= self.lat <= 84.0):
-            raise ValueError(
-                f"lon/lat ({self.lon}, {self.lat}) must lie within the UTM domain (-180..180, -80..84)"
-            )
+            raise ValueError(f"lon/lat ({self.lon}, {self.lat}) must lie within the UTM domain (-180..180, -80..84)")
         if not (0.0 <= self.cloud_cover <= 100.0):
             raise ValueError(f"cloud_cover must be a percentage 0-100, got {self.cloud_cover}")
         if self.bands < 1 or self.bands > 1000:
@@ -156,9 +154,7 @@ _DEFAULT_SCENES: tuple[tuple[str, float, float, str, float], ...] = (
 )
 
 
-def default_specs(
-    bands: int = 150, width: int = 1024, height: int = 1024, count: int = 6
-) -> list[ProductSpec]:
+def default_specs(bands: int = 150, width: int = 1024, height: int = 1024, count: int = 6) -> list[ProductSpec]:
     """A workspace of scenes over varied places (farmland, coastal city, delta, forest, desert).
 
     Acquisitions are near 10:45 local solar time, as for a sun-synchronous orbit;

@@ -276,9 +276,7 @@ def search(entries: list[CatalogEntry], body: dict[str, Any]) -> tuple[list[dict
         if not spatial.matches(entry.geometry):
             continue
         if not all(
-            _compare(_property(entry, name), op, value)
-            for name, ops in query.items()
-            for op, value in ops.items()
+            _compare(_property(entry, name), op, value) for name, ops in query.items() for op, value in ops.items()
         ):
             continue
         selected.append(entry)

@@ -75,9 +75,7 @@ def sign(secret: bytes, base_url: str, path: str, lifetime: float, now: float | 
     return f"{base_url.rstrip('/')}{path}?{query}"
 
 
-def verify(
-    secret: bytes, path: str, params: dict[str, str], now: float | None = None
-) -> tuple[Verdict, int | None]:
+def verify(secret: bytes, path: str, params: dict[str, str], now: float | None = None) -> tuple[Verdict, int | None]:
     """Check the signature and expiry of a request for ``path``.
 
     Args:

@@ -13,9 +13,7 @@ from pixxel_geo.sandbox import Sandbox
 @pytest.fixture
 def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
     """An httpx client on the sandbox, authenticated with its token."""
-    with httpx.Client(
-        base_url=sandbox.url, headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=30
-    ) as c:
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=30) as c:
         yield c
 
 

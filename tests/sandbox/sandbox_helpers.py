@@ -24,9 +24,7 @@ def wait_deliveries(api: httpx.Client, ids: list[str], timeout: float = 30) -> l
     """Poll deliveries until all are final; return them."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [
-            api.get("/v0/catalogs/deliveries", params={"delivery_id": i}).json()["deliveries"][0] for i in ids
-        ]
+        found = [api.get("/v0/catalogs/deliveries", params={"delivery_id": i}).json()["deliveries"][0] for i in ids]
         if all(d["status"] in ("SUCCESS", "FAILED") for d in found):
             return found
         time.sleep(0.05)

@@ -63,9 +63,7 @@ def test_datetime_instant_and_intervals(api: httpx.Client) -> None:
     catalogs = all_catalogs(api)
     stamps = sorted(c["details"]["properties"]["datetime"] for c in catalogs)
     middle = stamps[2]
-    assert [c["details"]["properties"]["datetime"] for c in search(api, datetime=middle)["catalogs"]] == [
-        middle
-    ]
+    assert [c["details"]["properties"]["datetime"] for c in search(api, datetime=middle)["catalogs"]] == [middle]
     after = search(api, limit=100, datetime=f"{middle}/..")
     assert after["pagination"]["total"] == len([s for s in stamps if s >= middle])
     before = search(api, limit=100, datetime=f"../{middle}")
@@ -74,9 +72,7 @@ def test_datetime_instant_and_intervals(api: httpx.Client) -> None:
     assert closed["pagination"]["total"] == 3
 
 
-@pytest.mark.parametrize(
-    "value", ["yesterday", "../..", "2024-01-02T00:00:00Z/2024-01-01T00:00:00Z", "a/b/c"]
-)
+@pytest.mark.parametrize("value", ["yesterday", "../..", "2024-01-02T00:00:00Z/2024-01-01T00:00:00Z", "a/b/c"])
 def test_bad_datetime_is_400(api: httpx.Client, value: str) -> None:
     response = api.post("/v0/catalogs/search", json={"datetime": value})
     assert response.status_code == 400
@@ -93,9 +89,7 @@ def test_bbox_and_intersects(api: httpx.Client) -> None:
     assert search(api, bbox=[-10, -10, -9.9, -9.9])["pagination"]["total"] == 0
     polygon = {
         "type": "Polygon",
-        "coordinates": [
-            [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]], [box[0], box[1]]]
-        ],
+        "coordinates": [[[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]], [box[0], box[1]]]],
     }
     found = search(api, limit=100, intersects=polygon)["catalogs"]
     assert target["id"] in [c["id"] for c in found]

@@ -148,9 +148,7 @@ def test_every_operation_conforms(api: httpx.Client, sandbox: Sandbox, spec: dic
     call(
         "POST",
         "/v0/catalogs/deliveries",
-        json={
-            "deliveries": [{"catalog_ids": [], "order_item_ids": [], "cloud_info": {"config": store["id"]}}]
-        },
+        json={"deliveries": [{"catalog_ids": [], "order_item_ids": [], "cloud_info": {"config": store["id"]}}]},
     )
     call("GET", "/v0/catalogs/deliveries")
     call(

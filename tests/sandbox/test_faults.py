@@ -110,9 +110,7 @@ def test_no_range_answers_the_whole_file(api: httpx.Client, sandbox: Sandbox, ca
     assert len(response.content) == int(response.headers["content-length"]) > 10
 
 
-def test_latency_and_bandwidth_slow_responses_down(
-    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
-) -> None:
+def test_latency_and_bandwidth_slow_responses_down(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]) -> None:
     _, url = ready_url(api, catalog_ids[:1])
     sandbox.set_faults(latency=0.2)
     started = time.monotonic()

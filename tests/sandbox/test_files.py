@@ -101,9 +101,7 @@ def test_tampered_signature_or_expiry_is_403_xml(signed: str) -> None:
     assert unsigned.status_code == 403 and b"AccessDenied" in unsigned.content
 
 
-def test_expired_url_is_403_and_a_fresh_one_works(
-    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
-) -> None:
+def test_expired_url_is_403_and_a_fresh_one_works(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]) -> None:
     sandbox.set_faults(url_lifetime=0)
     download_id, stale = ready_url(api, catalog_ids[:1])
     expired = httpx.get(stale)

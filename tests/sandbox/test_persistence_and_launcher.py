@@ -30,9 +30,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             },
         ).json()["deliveries"]
         wait_deliveries(api, [delivery["delivery_id"]])
-        download = api.post(
-            "/v0/catalogs/download", json={"catalog_ids": [catalog_id], "order_item_ids": []}
-        ).json()
+        download = api.post("/v0/catalogs/download", json={"catalog_ids": [catalog_id], "order_item_ids": []}).json()
         wait_download(api, download["id"])
         pid = sb.process.pid
     with pytest.raises(ProcessLookupError):

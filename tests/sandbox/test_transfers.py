@@ -17,9 +17,7 @@ def deliver(api: httpx.Client, store_id: str, path: str = "/drop/here", **ids: l
     return api.post("/v0/catalogs/deliveries", json={"deliveries": [entry]})
 
 
-def test_delivery_lifecycle_lands_in_the_bucket(
-    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
-) -> None:
+def test_delivery_lifecycle_lands_in_the_bucket(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]) -> None:
     store = make_store(api, configs={"bucket": "landing-zone", "region": "eu", "path_prefix": "pfx/"})
     response = deliver(api, store["id"], catalog_ids=[catalog_ids[0]])
     assert response.status_code == 201
@@ -122,16 +120,12 @@ def test_download_errors(api: httpx.Client, catalog_ids: list[str]) -> None:
     assert both.status_code == 400
     neither = api.post("/v0/catalogs/download", json={"catalog_ids": [], "order_item_ids": []})
     assert neither.status_code == 400
-    unknown = api.post(
-        "/v0/catalogs/download", json={"catalog_ids": [str(uuid.uuid4())], "order_item_ids": []}
-    )
+    unknown = api.post("/v0/catalogs/download", json={"catalog_ids": [str(uuid.uuid4())], "order_item_ids": []})
     assert unknown.status_code == 400
     assert api.get(f"/v0/catalogs/download/{uuid.uuid4()}").status_code == 404
 
 
-def test_failed_download_and_delivery_on_request(
-    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
-) -> None:
+def test_failed_download_and_delivery_on_request(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]) -> None:
     sandbox.set_faults(fail_next_downloads=1, fail_next_deliveries=1)
     created = api.post("/v0/catalogs/download", json={"catalog_ids": catalog_ids[:1], "order_item_ids": []})
     done = wait_download(api, created.json()["id"])
@@ -143,9 +137,7 @@ def test_failed_download_and_delivery_on_request(
     assert wait_download(api, again.json()["id"])["status"] == "success"
 
 
-def test_delivery_fails_when_its_store_is_deleted(
-    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
-) -> None:
+def test_delivery_fails_when_its_store_is_deleted(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]) -> None:
     sandbox.set_faults(delivery_seconds=1.0)
     store = make_store(api)
     [made] = deliver(api, store["id"], catalog_ids=catalog_ids[:1]).json()["deliveries"]

@@ -49,10 +49,7 @@ def test_signing_round_trip_expiry_and_tamper() -> None:
 
 def test_store_keys() -> None:
     store = {"configs": {"bucket": "b", "path_prefix": "/data//processed/"}}
-    assert (
-        object_key(store, "/path/to/dest/", "o/i/catalogs.zip")
-        == "data/processed/path/to/dest/o/i/catalogs.zip"
-    )
+    assert object_key(store, "/path/to/dest/", "o/i/catalogs.zip") == "data/processed/path/to/dest/o/i/catalogs.zip"
     assert object_key({"configs": {}}, None, "o/catalogs.zip") == "o/catalogs.zip"
     with pytest.raises(ValueError, match=r"\.\."):
         normalise_key("a/../b")
