@@ -8,16 +8,25 @@ __all__ = ["mask_token", "redact_url"]
 
 
 def redact_url(url: str | None) -> str:
-    """Return ``url`` without its query string and fragment (signatures live there).
+    """Return ``url`` without user info, query string and fragment (signatures live there).
+
+    A signed URL's query string is a bearer credential: only scheme, host, port and
+    path may appear in exceptions, events and logs.
 
     Example:
-        >>> redact_url("https://host/files/a.zip?X-Signature=abc")
-        'https://host/files/a.zip?…'
+        >>> redact_url("https://user:pw@host:8443/files/a.zip?X-Signature=abc")
+        'https://host:8443/files/a.zip?…'
     """
     if not url:
         return ""
-    parts = urlsplit(str(url))
-    redacted = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "<unparseable URL>"
+    redacted = urlunsplit((parts.scheme, host, parts.path, "", ""))
     return redacted + ("?…" if parts.query else "")
 
 

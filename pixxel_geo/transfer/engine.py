@@ -41,6 +41,8 @@ from pathlib import Path
 
 import httpx
 
+from pixxel_geo.api._redact import redact_url
+from pixxel_geo.api._retry import RetryPolicy, parse_retry_after
 from pixxel_geo.api.errors import (
     IntegrityError,
     InvalidInputError,
@@ -50,11 +52,9 @@ from pixxel_geo.api.errors import (
     TransferError,
 )
 from pixxel_geo.api.events import EventCallback, Failed, Started, StateChanged, emit
-from pixxel_geo.transfer._urls import redact_url
 from pixxel_geo.transfer.digest import ExpectedDigest, PrefixHasher, parse_digest_header
 from pixxel_geo.transfer.plan import plan_parts
 from pixxel_geo.transfer.progress import FileFinished, ProgressMeter
-from pixxel_geo.transfer.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from pixxel_geo.transfer.signed_url import RenewableURL
 from pixxel_geo.transfer.state import PartLedger, RemoteIdentity, VerifiedRecords
 
@@ -63,6 +63,10 @@ __all__ = ["fetch"]
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
+TRANSFER_RETRY = RetryPolicy(
+    max_attempts=8, backoff_base=0.25, backoff_cap=20.0, retry_statuses=frozenset({408, 429, 500, 502, 503, 504})
+)
+"""Retries per part: attempts count failures without progress (progress resets the count)."""
 _MAX_CONNECTIONS = 64
 _MAX_REFUSALS = 3  # consecutive 403s on freshly renewed URLs before giving up
 _BASE_HEADERS = {"Accept-Encoding": "identity"}
@@ -155,7 +159,7 @@ def fetch(
         on_event=on_event,
         cancel=cancel or threading.Event(),
         overwrite=overwrite,
-        retry=retry or RetryPolicy(),
+        retry=retry or TRANSFER_RETRY,
     )
     http = httpx.Client(
         transport=transport,
@@ -293,7 +297,7 @@ class _Transfer:
                     if status == 403:
                         refusals = self._refused(generation, refusals)
                         continue
-                    if not is_retryable_status(status):
+                    if status not in self.retry.retry_statuses:
                         raise self._status_error(status)
                     retry_after = parse_retry_after(headers.get("Retry-After"))
                     reason = f"HTTP {status}"
@@ -443,7 +447,7 @@ class _Transfer:
                         )
                     elif status == 416:
                         self._fail_remote_changed(f"bytes {offset}-{end} are out of range")
-                    elif is_retryable_status(status):
+                    elif status in self.retry.retry_statuses:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
                         reason = f"HTTP {status}"
                     else:
@@ -527,7 +531,7 @@ class _Transfer:
                         if status == 403:
                             refusals = self._refused(generation, refusals)
                             continue
-                        if not is_retryable_status(status):
+                        if status not in self.retry.retry_statuses:
                             raise self._status_error(status)
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
                         reason = f"HTTP {status}"
@@ -593,7 +597,7 @@ class _Transfer:
                 f"(last: {reason}). Run again later: finished parts are kept and resumed.",
                 path=str(self.path),
             )
-        delay = self.retry.delay(failures, retry_after)
+        delay = self.retry.delay(failures - 1, retry_after)
         logger.debug("%s: %s on %s; retry %d in %.2f s", self.name, reason, what, failures, delay)
         if self._stop.wait(delay) or self.cancel.is_set():
             raise _Stopped

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import (
     IntegrityError,
     SignedURLError,
@@ -19,10 +20,9 @@ from pixxel_geo.api.errors import (
 from pixxel_geo.api.events import Event, Progress, Started, StateChanged
 from pixxel_geo.transfer import FileFinished, fetch
 from pixxel_geo.transfer.plan import plan_parts
-from pixxel_geo.transfer.retry import RetryPolicy
 from tests.transfer.transfer_range_server import ServerState, serve
 
-FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05)
+FAST_RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_cap=0.05)
 
 
 def test_parallel_ranged_download_is_complete_and_verified(
