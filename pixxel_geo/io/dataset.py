@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import json
 import math
 import threading
@@ -17,11 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.io.archive import ZipArchive
+from pixxel_geo.io.bound import open_bound
 from pixxel_geo.io.gdal_options import opener_env
 from pixxel_geo.io.raster import _resolve, opener_for
 
 if TYPE_CHECKING:
     import xarray as xr
+
+    from pixxel_geo.io.lazy_array import ProductArray
 
 __all__ = ["BandInfo", "ProductInfo", "default_chunks", "open_dataset", "product_info"]
 
@@ -174,6 +179,49 @@ def _normalise_chunks(
     return out
 
 
+def _rioxarray_metadata(name: str, opener: Any) -> xr.DataArray:
+    """rioxarray's coordinates, CRS and attributes for the member (its data is never read).
+
+    rioxarray opens the member through rasterio itself: do it, and close it, inside one
+    fresh context (see :mod:`pixxel_geo.io.bound`).
+    """
+    import rioxarray
+
+    def describe() -> Any:
+        with warnings.catch_warnings():
+            # rioxarray still multiplies Affine transforms with `*` (affine >= 3.1 warns).
+            warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+            with opener_env():
+                opened: Any = rioxarray.open_rasterio(
+                    name, opener=opener, lock=False, cache=False, mask_and_scale=False
+                )
+        if isinstance(opened, list):
+            for item in opened:
+                item.close()
+        else:
+            opened.close()
+        return opened
+
+    da = contextvars.Context().run(describe)
+    if type(da).__name__ != "DataArray":
+        raise TypeError(f"expected one raster in {name!r}, got {type(da).__name__}")
+    return da
+
+
+def _with_product_array(meta: xr.DataArray, array: ProductArray, cache: bool) -> xr.DataArray:
+    """``meta``'s coordinates and attributes over ``array`` (read lazily; kept once read if ``cache``)."""
+    import xarray as xr
+    from xarray.core import indexing
+
+    data: Any = indexing.LazilyIndexedArray(array)
+    if cache:
+        data = indexing.MemoryCachedArray(indexing.CopyOnWriteArray(data))
+    variable = xr.Variable(meta.dims, data, attrs=dict(meta.attrs), encoding=dict(meta.encoding))
+    da = xr.DataArray(variable, coords=meta.coords, name=meta.name)
+    da.set_close(array.close)
+    return da
+
+
 def open_dataset(
     source: Any,
     chunks: Any = None,
@@ -208,35 +256,28 @@ def open_dataset(
         >>> cube.mean(dim=("y", "x")).compute()  # doctest: +SKIP
     """
     import numpy as np
-    import rioxarray
     import xarray as xr
+
+    from pixxel_geo.io.lazy_array import ProductArray
 
     resolved, name = _resolve(source, member, client)
     archive = resolved.archive
     opener = opener_for(archive, name)
     catalog = source if type(source).__name__ == "Catalog" else None
     info = product_info(archive, catalog)
-    with opener_env():
-        import rasterio
-
-        with rasterio.open(name, opener=opener) as src:
-            count, height, width = src.count, src.height, src.width
-            itemsize = np.dtype(src.dtypes[0]).itemsize
-            block = tuple(src.block_shapes[0])
-            pixel = src.interleaving is not None and src.interleaving.name == "pixel"
-            gdal_scales, gdal_offsets, gdal_nodata = src.scales, src.offsets, src.nodata
-        norm = _normalise_chunks(chunks, count, height, width, itemsize, (block[0], block[1]), pixel)
-        with warnings.catch_warnings():
-            # rioxarray still multiplies Affine transforms with `*` (affine >= 3.1 warns).
-            warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
-            da = rioxarray.open_rasterio(
-                name,
-                opener=opener,
-                chunks=norm,
-                lock=False if norm is not None else None,
-                mask_and_scale=False,
-                cache=norm is None,
-            )
+    with open_bound(name, opener=opener) as src:
+        count, height, width = src.count, src.height, src.width
+        dtype = src.dtypes[0]
+        itemsize = np.dtype(dtype).itemsize
+        block = tuple(src.block_shapes[0])
+        pixel = src.interleaving is not None and src.interleaving.name == "pixel"
+        gdal_scales, gdal_offsets, gdal_nodata = src.scales, src.offsets, src.nodata
+    norm = _normalise_chunks(chunks, count, height, width, itemsize, (block[0], block[1]), pixel)
+    array = ProductArray(opener, name, (count, height, width), dtype)
+    da = _with_product_array(_rioxarray_metadata(name, opener), array, cache=norm is None)
+    if norm is not None:
+        token = hashlib.sha256(f"{archive.source.key}\0{name}".encode()).hexdigest()[:32]
+        da = da.chunk(norm, token=token)
     if not isinstance(da, xr.DataArray):
         raise TypeError(f"expected one raster in {name!r}, got {type(da).__name__}")
     if mask_and_scale:

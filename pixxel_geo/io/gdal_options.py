@@ -23,6 +23,7 @@ __all__ = [
     "vsicurl_path",
     "vsisubfile_path",
     "vsizip_path",
+    "vsizip_store_path",
 ]
 
 TUNED_OPTIONS: dict[str, Any] = {
@@ -97,3 +98,30 @@ def vsizip_path(url: str, member: str) -> str:
     '/vsizip/{/vsicurl?use_head=no&list_dir=no&url=http%3A%2F%2Fh%2Ff%2Ezip}/a.tif'
     """
     return f"/vsizip/{{{vsicurl_path(url)}}}/{member}"
+
+
+STORE_PREFIXES = {"s3": "/vsis3/", "gs": "/vsigs/", "gcs": "/vsigs/", "az": "/vsiaz/", "abfs": "/vsiaz/"}
+"""GDAL's virtual file system for each store URL scheme (S3, GCS, Azure Blob)."""
+
+
+def vsizip_store_path(url: str, member: str) -> str:
+    """GDAL path to a zip member in a cloud store (``s3://``, ``gs://``, ``az://`` URL).
+
+    GDAL reaches the store with its own configuration, not Pixxel's: credentials and
+    endpoints come from the standard environment variables / config options of each
+    virtual file system (``AWS_*`` for ``/vsis3/``, ``GS_*`` / ``CPL_GS_ENDPOINT`` for
+    ``/vsigs/``, ``AZURE_STORAGE_*`` for ``/vsiaz/``).
+
+    >>> vsizip_store_path("s3://bucket/deliveries/d1/catalogs.zip", "a.tif")
+    '/vsizip//vsis3/bucket/deliveries/d1/catalogs.zip/a.tif'
+    >>> vsizip_store_path("az://container/catalogs.zip", "a.tif")
+    '/vsizip//vsiaz/container/catalogs.zip/a.tif'
+
+    Raises:
+        ValueError: ``url`` is not an S3, GCS or Azure Blob URL.
+    """
+    scheme, sep, rest = url.partition("://")
+    prefix = STORE_PREFIXES.get(scheme.lower()) if sep else None
+    if prefix is None:
+        raise ValueError(f"not a cloud store URL (s3://, gs://, az://): {url!r}")
+    return f"/vsizip/{prefix}{rest.lstrip('/')}/{member}"

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.io.bound import open_bound
 from pixxel_geo.io.dataset import product_info
-from pixxel_geo.io.gdal_options import opener_env
 from pixxel_geo.io.raster import _resolve, opener_for
 
 if TYPE_CHECKING:
@@ -79,7 +79,6 @@ def quicklook(
         >>> rgb, png_bytes = quicklook(catalog_id, size=512, png=True)  # doctest: +SKIP
     """
     import numpy as np
-    import rasterio
 
     if size < 1:
         raise InvalidInputError(f"size must be a positive number of pixels, not {size}")
@@ -87,7 +86,7 @@ def quicklook(
         raise InvalidInputError(f"wavelengths must be three values (red, green, blue), not {wavelengths!r}")
     resolved, name = _resolve(source, None, client)
     info = product_info(resolved.archive, source if type(source).__name__ == "Catalog" else None)
-    with opener_env(), rasterio.open(name, opener=opener_for(resolved.archive, name)) as src:
+    with open_bound(name, opener=opener_for(resolved.archive, name)) as src:
         centers = [b.center_wavelength for b in info.bands]
         indexes = nearest_bands(centers, wavelengths) if len(centers) == src.count else [1, 2, 3][: src.count]
         factor = max(src.height, src.width) / size
@@ -127,13 +126,12 @@ def spectrum(source: Any, lon: float, lat: float, *, client: Any | None = None) 
         >>> wl, refl = spectrum(catalog_id, lon=77.59, lat=12.97)  # doctest: +SKIP
     """
     import numpy as np
-    import rasterio
     from rasterio.warp import transform as warp_transform
     from rasterio.windows import Window
 
     resolved, name = _resolve(source, None, client)
     info = product_info(resolved.archive, source if type(source).__name__ == "Catalog" else None)
-    with opener_env(), rasterio.open(name, opener=opener_for(resolved.archive, name)) as src:
+    with open_bound(name, opener=opener_for(resolved.archive, name)) as src:
         xs, ys = warp_transform("EPSG:4326", src.crs, [lon], [lat])
         row, col = src.index(xs[0], ys[0])
         if not (0 <= row < src.height and 0 <= col < src.width):

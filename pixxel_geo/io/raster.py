@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from rasterio.abc import FileContainer, MultiByteRangeResourceContainer
 
-from pixxel_geo.api.errors import MemberNotFoundError
+from pixxel_geo.api.errors import InvalidInputError, MemberNotFoundError
 from pixxel_geo.io.archive import ZipArchive
-from pixxel_geo.io.gdal_options import opener_env, vsisubfile_path, vsizip_path
+from pixxel_geo.io.gdal_options import STORE_PREFIXES, vsisubfile_path, vsizip_path, vsizip_store_path
 from pixxel_geo.io.sources import ResolvedSource, resolve_source
 
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ def open_raster(source: Any, member: str | None = None, *, client: Any | None = 
 
     Returns:
         An open ``rasterio`` dataset (use it as a context manager). Reads re-sign
-        the URL transparently when it expires.
+        the URL transparently when it expires. Safe to read and close (or drop)
+        from any thread or asyncio task (see :mod:`pixxel_geo.io.bound`).
 
     Raises:
         MemberNotFoundError: no such member.
@@ -182,39 +183,73 @@ def open_raster(source: Any, member: str | None = None, *, client: Any | None = 
         >>> with open_raster(catalog_id) as src:  # doctest: +SKIP
         ...     rgb = src.read([40, 25, 10], window=((0, 512), (0, 512)))
     """
-    import rasterio
+    from pixxel_geo.io.bound import open_bound
 
     resolved, name = _resolve(source, member, client)
-    with opener_env():
-        return rasterio.open(name, opener=opener_for(resolved.archive, name), **kwargs)
+    return open_bound(name, opener=opener_for(resolved.archive, name), **kwargs)
+
+
+def _store_raster_member(archive: ZipArchive, url: str) -> str:
+    """The raster member of a zip in a store, read with fsspec (the SDK's standard credentials)."""
+    try:
+        return default_raster_member(archive)
+    except MemberNotFoundError:
+        raise
+    except Exception as exc:  # any SDK failure: credentials, endpoint, network
+        raise InvalidInputError(
+            f"could not list {url} to find its .tif ({type(exc).__name__}); pass member= "
+            "(the product's '<item id>.tif'), or a DeliverySource with storage_options that reach the store"
+        ) from None
 
 
 def gdal_path(source: Any, member: str | None = None, *, client: Any | None = None) -> str:
     """A plain GDAL path to a product member, for GDAL-only tools.
 
-    STORED members give ``/vsisubfile/<offset>_<size>,/vsicurl?use_head=no&list_dir=no&url=…``
-    (no zip parsing by GDAL); others ``/vsizip/{/vsicurl?…&url=…}/<member>``. The path
-    holds the current signed URL: it stops working when the URL expires (call again).
-    Use it with :func:`pixxel_geo.io.gdal_options.tuned_env`.
+    For a signed URL (catalog id, ``Download``, URL, ``pixxel://catalogs/…``): STORED members
+    give ``/vsisubfile/<offset>_<size>,/vsicurl?use_head=no&list_dir=no&url=…`` (no zip
+    parsing by GDAL); others ``/vsizip/{/vsicurl?…&url=…}/<member>``. The path holds the
+    current signed URL: it stops working when the URL expires (call again). Use it with
+    :func:`pixxel_geo.io.gdal_options.tuned_env`.
+
+    For a delivery in a cloud store (``Delivery``, ``DeliverySource``, ``pixxel://deliveries/…``):
+    ``/vsizip//vsis3/<bucket>/<key>/<member>`` (``/vsigs/``, ``/vsiaz/`` for GCS and Azure
+    Blob). GDAL then reads the bucket with *your* cloud configuration, set as environment
+    variables or ``rasterio.Env`` options: for S3 ``AWS_ACCESS_KEY_ID`` /
+    ``AWS_SECRET_ACCESS_KEY`` / ``AWS_PROFILE`` / ``AWS_REGION`` (with rasterio, pass keys through
+    ``rasterio.session.AWSSession``), and ``AWS_S3_ENDPOINT``, ``AWS_HTTPS=NO``,
+    ``AWS_VIRTUAL_HOSTING=FALSE`` for an S3-compatible server; for GCS
+    ``GOOGLE_APPLICATION_CREDENTIALS`` (or ``GS_NO_SIGN_REQUEST=YES`` for public buckets) and
+    ``CPL_GS_ENDPOINT`` for another endpoint; for Azure ``AZURE_STORAGE_CONNECTION_STRING`` or
+    ``AZURE_STORAGE_ACCOUNT`` with ``AZURE_STORAGE_ACCESS_KEY`` / ``AZURE_STORAGE_SAS_TOKEN``.
+    The path itself holds no secret.
 
     Args:
-        source: as for :func:`open_raster`.
-        member: the member (default: the product's ``.tif``).
+        source: as for :func:`open_raster`, or a delivery in a store.
+        member: the member (default: the product's ``.tif``). For a store, giving it
+            means the store is not read at all here (only the API is asked); without it
+            the zip's directory is listed through fsspec (``DeliverySource`` options, or the
+            SDK's standard credentials).
         client: a ``px.Client``.
 
     Returns:
-        The GDAL path (it contains the signed URL: treat it as a secret).
+        The GDAL path (a signed-URL path contains the signature: treat it as a secret).
 
     Raises:
         MemberNotFoundError: no such member.
+        InvalidInputError: a store's zip could not be listed to find its ``.tif``.
 
     Example:
         >>> path = gdal_path(catalog_id)  # doctest: +SKIP
         >>> subprocess.run(["gdalinfo", path])  # doctest: +SKIP
+        >>> with rasterio.Env(AWS_REGION="eu-west-1"), rasterio.open(gdal_path(delivery)) as src:  # doctest: +SKIP
+        ...     src.read(1, window=((0, 512), (0, 512)))
     """
-    resolved, name = _resolve(source, member, client)
+    resolved = resolve_source(source, client)
     archive = resolved.archive
     url = archive.reader.current_url()
+    if url.partition("://")[0].lower() in STORE_PREFIXES:
+        return vsizip_store_path(url, member or resolved.member or _store_raster_member(archive, url))
+    resolved, name = _resolve(resolved, member, client)
     if archive.member(name).is_stored:
         offset, size = archive.data_range(name)
         return vsisubfile_path(url, offset, size)
