@@ -14,9 +14,7 @@ import pixxel_geo as px
 from pixxel_geo.io.archive import HEAD_BYTES
 
 
-def test_url_expiring_mid_read_is_renewed(
-    sandbox: Any, client: Any, catalog: Any, local_product: Path
-) -> None:
+def test_url_expiring_mid_read_is_renewed(sandbox: Any, client: Any, catalog: Any, local_product: Path) -> None:
     sandbox.set_faults(url_lifetime=1.0)
     download = client.downloads.wait(client.downloads.create(catalog_ids=[catalog.id]).id)
     tif = next(local_product.glob("*.tif"))

@@ -34,9 +34,7 @@ _SCENARIOS: dict[str, list[tuple[str, bytes]]] = {
     ],
     "glob": [("source/file1", b""), ("source/file2", b"")]
     + [
-        (f"source/subdir{i}/{name}", b"")
-        for i in range(2)
-        for name in ("subfile1", "subfile2", "nesteddir/nestedfile")
+        (f"source/subdir{i}/{name}", b"") for i in range(2) for name in ("subfile1", "subfile2", "nesteddir/nestedfile")
     ],
     "prefix": [("source/subdir.txt", b""), ("source/subdir/subfile.txt", b"")],
     "recursive": [("src/file", b"")],
@@ -148,9 +146,7 @@ def test_reads_match_the_local_copy(fs: Any, catalog: Any, local_product: Path) 
     assert fs.cat_file(f"{base}/{meta.name}") == meta.read_bytes()
     data = tif.read_bytes()
     assert fs.cat_file(f"{base}/{tif.name}", start=1000, end=5000) == data[1000:5000]
-    got = fs.cat_ranges(
-        [f"{base}/{tif.name}"] * 2 + [f"{base}/{meta.name}"], [0, 70_000, 5], [10, 90_000, 50]
-    )
+    got = fs.cat_ranges([f"{base}/{tif.name}"] * 2 + [f"{base}/{meta.name}"], [0, 70_000, 5], [10, 90_000, 50])
     assert got == [data[:10], data[70_000:90_000], meta.read_bytes()[5:50]]
     with fs.open(f"{base}/{tif.name}", "rb") as f:
         f.seek(123_456)
@@ -171,9 +167,7 @@ def test_pickles_as_plain_arguments(fs: Any, catalog: Any) -> None:
     assert clone.ls(f"catalogs/{catalog.id}", detail=False) == fs.ls(f"catalogs/{catalog.id}", detail=False)
 
 
-def test_geopandas_reads_the_footprint_through_pixxel_url(
-    sandbox: Any, catalog: Any, local_product: Path
-) -> None:
+def test_geopandas_reads_the_footprint_through_pixxel_url(sandbox: Any, catalog: Any, local_product: Path) -> None:
     import geopandas as gpd
 
     footprint = next(local_product.glob("*_footprint.geojson"))
@@ -182,9 +176,7 @@ def test_geopandas_reads_the_footprint_through_pixxel_url(
         gdf = gpd.read_file(f)
     expected = gpd.read_file(footprint)
     assert gdf.geometry.iloc[0].equals_exact(expected.geometry.iloc[0], 1e-9)
-    vector = px.read_vector(
-        catalog.id, footprint.name, client=px.Client(api_key=sandbox.token, base_url=sandbox.url)
-    )
+    vector = px.read_vector(catalog.id, footprint.name, client=px.Client(api_key=sandbox.token, base_url=sandbox.url))
     assert vector.geometry.iloc[0].equals_exact(expected.geometry.iloc[0], 1e-9)
 
 

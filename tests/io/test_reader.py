@@ -61,9 +61,7 @@ def test_concurrent_403s_re_sign_once() -> None:
     source = CountingSource()
     reader = RangeReader(source, transport=_serve(DATA, valid_generation=1))
     results: list[bytes] = []
-    threads = [
-        threading.Thread(target=lambda i=i: results.append(reader.read(i * 10, i * 10 + 5))) for i in range(8)
-    ]
+    threads = [threading.Thread(target=lambda i=i: results.append(reader.read(i * 10, i * 10 + 5))) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -73,9 +71,7 @@ def test_concurrent_403s_re_sign_once() -> None:
 
 
 def test_a_url_that_cannot_be_renewed_raises_without_the_signature() -> None:
-    reader = RangeReader(
-        StaticURLSource("http://files.test/p.zip?gen=0&sig=secret"), transport=_serve(DATA, 1)
-    )
+    reader = RangeReader(StaticURLSource("http://files.test/p.zip?gen=0&sig=secret"), transport=_serve(DATA, 1))
     with pytest.raises(SignedURLError) as info:
         reader.read(0, 10)
     assert isinstance(info.value, PermissionError)
