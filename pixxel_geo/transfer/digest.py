@@ -114,7 +114,6 @@ class PrefixHasher:
         self._closing = False
         self._abandoned = False
         self._error: BaseException | None = None
-        self.bytes_hashed_after_download = 0
         self._thread = threading.Thread(target=self._run, name="pixxel-hasher", daemon=True)
         self._thread.start()
 
@@ -156,8 +155,6 @@ class PrefixHasher:
             self._hash.update(view[:got])
             self._position += got
             hashed += got
-            if self._closing:
-                self.bytes_hashed_after_download += got
             if self._abandoned:
                 break
         return hashed

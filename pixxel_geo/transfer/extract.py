@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from pixxel_geo.api.errors import IntegrityError, TransferError, UnsafeArchiveError
 
-__all__ = ["DEFAULT_MAX_RATIO", "DEFAULT_MAX_TOTAL", "check_archive", "safe_extract"]
+__all__ = ["DEFAULT_MAX_RATIO", "DEFAULT_MAX_TOTAL", "check_archive", "extracted_files", "safe_extract"]
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,12 @@ def safe_extract(
             f"{archive_path} is not a valid zip archive ({exc}): download it again (overwrite=True).",
             path=str(archive_path),
         ) from exc
-    return sorted(p for p in target.rglob("*") if p.is_file())
+    return extracted_files(target)
+
+
+def extracted_files(folder: Path) -> list[Path]:
+    """The files (not folders) under an extracted ``folder``, sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MAX_PART_SIZE", "MIN_PART_SIZE", "TAPER", "plan_parts"]
+__all__ = ["MAX_PART_SIZE", "MIN_PART_SIZE", "TAPER", "plan_parts", "uniform_parts"]
 
 MIN_PART_SIZE = 512 << 10
 MAX_PART_SIZE = 256 << 20
@@ -57,3 +57,13 @@ def plan_parts(size: int, connections: int) -> list[tuple[int, int]]:
         else:
             parts.append((0, size - 1))
     return parts
+
+
+def uniform_parts(size: int, part_size: int) -> list[tuple[int, int]]:
+    """Cut ``size`` bytes into equal parts of ``part_size`` (the last one shorter), ``end`` inclusive.
+
+    Example:
+        >>> uniform_parts(10, 4)
+        [(0, 3), (4, 7), (8, 9)]
+    """
+    return [(start, min(size, start + part_size) - 1) for start in range(0, size, part_size)]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.events import Event, EventCallback, Finished, StateChanged, emit
 from pixxel_geo.transfer.engine import fetch
-from pixxel_geo.transfer.extract import safe_extract
+from pixxel_geo.transfer.extract import extracted_files, safe_extract
 
 if TYPE_CHECKING:
     from pixxel_geo.api.client import AsyncClient, Client
@@ -226,7 +226,7 @@ def _transfer(
     if target.is_dir() and not overwrite:
         # Extraction moves a complete folder into place in one rename: if it is
         # there, it is complete.
-        return sorted(p for p in target.rglob("*") if p.is_file())
+        return extracted_files(target)
     emit(on_event, StateChanged(subject=archive.name, status="extracting"))
     files = safe_extract(archive, target, overwrite=overwrite)
     emit(on_event, Finished(subject=target.name, detail=f"{len(files)} files extracted"))

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pixxel_geo.transfer.plan import uniform_parts
+
 __all__ = ["PartLedger", "RemoteIdentity", "VerifiedRecords", "write_json_atomically"]
 
 logger = logging.getLogger(__name__)
@@ -121,8 +123,7 @@ class PartLedger:
     ) -> PartLedger:
         """A ledger of equal parts of ``part_size`` bytes (the last one shorter)."""
         assert identity.size is not None
-        parts = [(s, min(identity.size, s + part_size) - 1) for s in range(0, identity.size, part_size)]
-        return cls(path, identity, parts=parts, flush_interval=flush_interval)
+        return cls(path, identity, parts=uniform_parts(identity.size, part_size), flush_interval=flush_interval)
 
     @classmethod
     def load(cls, path: Path, identity: RemoteIdentity) -> PartLedger | None:
@@ -158,11 +159,6 @@ class PartLedger:
     def n_parts(self) -> int:
         """How many parts the file is cut into."""
         return len(self.parts)
-
-    @property
-    def done(self) -> set[int]:
-        """Indices of the parts written completely."""
-        return {i for i in range(self.n_parts) if self.written[i] == self.part_length(i)}
 
     def attach(self, fd: int) -> None:
         """Give the ledger the part file's descriptor, to sync data before the sidecar."""
@@ -250,11 +246,6 @@ class PartLedger:
             stop.set()
             thread.join()
 
-    def remove(self) -> None:
-        """Delete the sidecar (the transfer finished or is being restarted)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
 
 def _check_parts(parts: list[tuple[int, int]], size: int) -> None:
     """Parts must be contiguous, in order, and cover ``size`` bytes exactly."""
@@ -322,9 +313,3 @@ class VerifiedRecords:
             "at": time.time(),
         }
         write_json_atomically(self.path, records)
-
-    def discard(self, file: Path) -> None:
-        """Forget ``file`` (it is being replaced)."""
-        records = self._load()
-        if records.pop(file.name, None) is not None:
-            write_json_atomically(self.path, records)

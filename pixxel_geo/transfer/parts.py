@@ -1,0 +1,263 @@
+"""The ranged fetch: parts fetched by parallel workers, each piece written at its offset as it arrives."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import threading
+
+import httpx
+
+from pixxel_geo.api.errors import TransferError
+from pixxel_geo.api.events import StateChanged, emit
+from pixxel_geo.transfer.digest import PrefixHasher
+from pixxel_geo.transfer.files import preallocate, pwrite_all
+from pixxel_geo.transfer.plan import plan_parts, uniform_parts
+from pixxel_geo.transfer.probe import Probe, content_range_total
+from pixxel_geo.transfer.progress import ProgressMeter
+from pixxel_geo.transfer.retrying import Attempts, Failure
+from pixxel_geo.transfer.session import BASE_HEADERS, Stopped, TransferSession
+from pixxel_geo.transfer.state import PartLedger, RemoteIdentity
+
+__all__ = ["fetch_parts"]
+
+logger = logging.getLogger(__name__)
+
+
+class _BodyInterrupted(Exception):
+    """Internal: the connection broke after the body was written up to ``offset``."""
+
+    def __init__(self, offset: int, cause: httpx.TransportError) -> None:
+        super().__init__(str(cause))
+        self.offset = offset
+        self.cause = cause
+
+
+def fetch_parts(
+    session: TransferSession,
+    http: httpx.Client,
+    remote: Probe,
+    *,
+    connections: int,
+    part_size: int | None,
+) -> tuple[int, str]:
+    """Fetch the file in parts over ``connections`` connections into ``.part``, then verify it.
+
+    Resumes from the sidecar when it describes the same remote file (its parts
+    are kept, whatever ``part_size`` says now); otherwise starts afresh. When
+    the server announced a digest, the file is hashed while it is written.
+
+    Returns:
+        The bytes fetched in this run and how the file was verified.
+    """
+    size = remote.size
+    assert size is not None
+    ledger = _open_ledger(session, remote.identity, connections=connections, part_size=part_size)
+    resumed = ledger.done_bytes()
+    if resumed:
+        logger.info(
+            "%s: resuming, %d of %d bytes already on disk (read back once to compute the checksum)",
+            session.name,
+            resumed,
+            size,
+        )
+    fd = os.open(session.part_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        preallocate(fd, size)
+        ledger.attach(fd)
+        ledger.flush()
+        hasher = None
+        if remote.digest is not None:
+            hasher = PrefixHasher(remote.digest.new_hash(), fd, parts=ledger.parts, written=ledger.written)
+        meter = ProgressMeter(session.name, total=size, done=resumed, on_event=session.on_event)
+        emit(session.on_event, StateChanged(subject=session.name, status="downloading"))
+        try:
+            with ledger.syncing():
+                _Workers(session, http, fd, ledger, hasher, meter).run(connections)
+        except BaseException:
+            if hasher is not None:
+                hasher.close()
+            with contextlib.suppress(OSError):
+                ledger.flush()
+            raise
+        session.verifying(meter)
+        on_disk = os.fstat(fd).st_size
+        if on_disk != size:
+            session.fail_integrity(f"the file has {on_disk} bytes, not {size}")
+        verified = "size"
+        if hasher is not None and remote.digest is not None:
+            verified = session.check_digest(remote.digest, hasher.finish())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return size - resumed, verified
+
+
+def _open_ledger(
+    session: TransferSession, identity: RemoteIdentity, *, connections: int, part_size: int | None
+) -> PartLedger:
+    """The saved ledger if it still applies, else a new plan (dropping any stale partial file)."""
+    ledger = None
+    if session.part_path.exists():
+        ledger = PartLedger.load(session.sidecar_path, identity)
+    if ledger is None:
+        if session.part_path.exists() or session.sidecar_path.exists():
+            logger.info("%s: remote file changed or no resume data; restarting", session.name)
+        session.discard_partial()
+        assert identity.size is not None
+        if part_size is not None:
+            parts = uniform_parts(identity.size, part_size)
+        else:
+            parts = plan_parts(identity.size, connections)
+        ledger = PartLedger(session.sidecar_path, identity, parts=parts)
+    return ledger
+
+
+class _Workers:
+    """Threads taking the remaining parts from one queue; the first failure stops them all."""
+
+    def __init__(
+        self,
+        session: TransferSession,
+        http: httpx.Client,
+        fd: int,
+        ledger: PartLedger,
+        hasher: PrefixHasher | None,
+        meter: ProgressMeter,
+    ) -> None:
+        self.session = session
+        self.http = http
+        self.fd = fd
+        self.ledger = ledger
+        self.hasher = hasher
+        self.meter = meter
+        self.queue = collections.deque(ledger.remaining())
+        self.errors: list[BaseException] = []
+
+    def run(self, connections: int) -> None:
+        """Fetch every remaining part with up to ``connections`` threads.
+
+        The calling thread only waits, in short joins, so that ``cancel`` and
+        Ctrl-C are noticed while the workers block on their sockets.
+        """
+        session = self.session
+        threads = [
+            threading.Thread(target=self._work, name=f"pixxel-fetch-{i}", daemon=True)
+            for i in range(min(connections, len(self.queue)))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.1)
+                    if session.cancel.is_set():
+                        session.stop.set()
+        except KeyboardInterrupt:
+            session.cancel.set()
+            session.stop.set()
+            for thread in threads:
+                thread.join()
+        if self.errors:
+            raise self.errors[0]
+        session.check_stop()
+
+    def _work(self) -> None:
+        try:
+            while not self.session.stop.is_set():
+                try:
+                    index = self.queue.popleft()
+                except IndexError:
+                    return
+                self._fetch_part(index)
+        except Stopped:
+            pass
+        except BaseException as exc:
+            self.errors.append(exc)
+            self.session.stop.set()
+
+    def _fetch_part(self, index: int) -> None:
+        session = self.session
+        ledger = self.ledger
+        size = ledger.identity.size
+        end = ledger.part_range(index)[1]
+        offset = ledger.resume_offset(index)
+        attempts = Attempts(session)
+        while True:
+            session.check_stop()
+            url, generation = session.url.get()
+            failure: Failure | None
+            try:
+                with self.http.stream(
+                    "GET", url, headers={**BASE_HEADERS, "Range": f"bytes={offset}-{end}"}
+                ) as response:
+                    status = response.status_code
+                    if status == 206:
+                        attempts.accepted()
+                        self._check_part_response(response, offset, end)
+                        before = offset
+                        try:
+                            offset = self._write_body(response, index, offset)
+                        except _BodyInterrupted as interrupted:
+                            if interrupted.offset > offset:
+                                attempts.progressed()
+                            offset = interrupted.offset
+                            raise interrupted.cause from None
+                        if offset > end:
+                            ledger.mark_done(index)
+                            return
+                        if offset > before:
+                            attempts.progressed()
+                            continue  # the server sent less than asked: ask for the rest
+                        failure = Failure("an empty response")
+                    elif status == 200:
+                        raise TransferError(
+                            f"{session.url.safe} stopped honouring Range requests in the middle "
+                            "of the transfer: run again."
+                        )
+                    elif status == 416:
+                        session.fail_remote_changed(f"bytes {offset}-{end} are out of range")
+                    else:
+                        failure = attempts.unexpected(response, generation)
+                        if failure is None:
+                            continue
+            except httpx.TransportError as exc:
+                failure = Failure.of(exc)
+            attempts.back_off(failure, f"bytes {offset}-{end} of {size}")
+
+    def _write_body(self, response: httpx.Response, index: int, offset: int) -> int:
+        """Write a 206 body at ``offset`` as it arrives; return the offset reached.
+
+        Each network piece is written where it belongs and recorded in the
+        ledger at once (no gathering copy: on loopback the copies are what the
+        CPU spends). If the connection breaks, :class:`_BodyInterrupted`
+        carries the offset reached, so the retry asks only for the rest.
+        """
+        start, end = self.ledger.part_range(index)
+        try:
+            for piece in response.iter_bytes():
+                self.session.check_stop()
+                if offset + len(piece) > end + 1:
+                    raise TransferError(f"{self.session.url.safe} sent more bytes than requested.")
+                pwrite_all(self.fd, piece, offset)
+                offset += len(piece)
+                self.ledger.record(index, offset - start)
+                if self.hasher is not None:
+                    self.hasher.nudge()
+                self.meter.add(len(piece))
+        except httpx.TransportError as exc:
+            raise _BodyInterrupted(offset, exc) from exc
+        return offset
+
+    def _check_part_response(self, response: httpx.Response, start: int, end: int) -> None:
+        """Refuse a 206 for other bytes or another version of the file."""
+        identity = self.ledger.identity
+        content_range = response.headers.get("Content-Range", "")
+        total = content_range_total(content_range)
+        if not content_range.startswith(f"bytes {start}-") or total != identity.size:
+            self.session.fail_remote_changed(f"asked for bytes {start}-{end} of {identity.size}, got {content_range!r}")
+        etag = response.headers.get("ETag")
+        if etag and identity.etag and etag != identity.etag:
+            self.session.fail_remote_changed("its ETag changed")

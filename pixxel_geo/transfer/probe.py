@@ -1,0 +1,84 @@
+"""Sizing the remote file: size, ETag, digest and Range support from a one-byte GET."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from pixxel_geo.api.errors import TransferError
+from pixxel_geo.transfer.digest import ExpectedDigest, parse_digest_header
+from pixxel_geo.transfer.retrying import Attempts, Failure
+from pixxel_geo.transfer.session import BASE_HEADERS, TransferSession
+from pixxel_geo.transfer.state import RemoteIdentity
+
+__all__ = ["Probe", "content_range_total", "probe"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the server said about the file: ``size`` (``None``: unknown) and whether it honours Range."""
+
+    size: int | None
+    etag: str | None
+    digest: ExpectedDigest | None
+    ranged: bool
+
+    @property
+    def identity(self) -> RemoteIdentity:
+        """The file's identity, for the resume sidecar and the verified records."""
+        return RemoteIdentity(self.size, self.etag, self.digest.header_value if self.digest else None)
+
+
+def probe(session: TransferSession, http: httpx.Client) -> Probe:
+    """Size the file with ``GET`` and ``Range: bytes=0-0`` (signed URLs may refuse ``HEAD``).
+
+    A 206 (or a 416: an empty file) gives the size in ``Content-Range`` and the
+    digest in ``Repr-Digest``; a 200 means the server ignores Range, and its
+    digest may also come as ``Content-Digest`` (the whole body is the file).
+    """
+    attempts = Attempts(session)
+    while True:
+        session.check_stop()
+        url, generation = session.url.get()
+        try:
+            with http.stream("GET", url, headers={**BASE_HEADERS, "Range": "bytes=0-0"}) as response:
+                status = response.status_code
+                headers = response.headers
+                if status in (206, 416):
+                    total = content_range_total(headers.get("Content-Range"))
+                    if total is None:
+                        raise TransferError(
+                            f"{session.url.safe} answered {status} without a usable "
+                            "Content-Range header: the server is not behaving like a "
+                            "file server."
+                        )
+                    return Probe(
+                        size=total,
+                        etag=headers.get("ETag"),
+                        digest=parse_digest_header(headers.get("Repr-Digest")),
+                        ranged=status == 206,
+                    )
+                if status == 200:
+                    length = headers.get("Content-Length")
+                    return Probe(
+                        size=int(length) if length and length.isdigit() else None,
+                        etag=headers.get("ETag"),
+                        digest=parse_digest_header(headers.get("Repr-Digest"))
+                        or parse_digest_header(headers.get("Content-Digest")),
+                        ranged=False,
+                    )
+                failure = attempts.unexpected(response, generation)
+                if failure is None:
+                    continue
+        except httpx.TransportError as exc:
+            failure = Failure.of(exc)
+        attempts.back_off(failure, "sizing")
+
+
+def content_range_total(value: str | None) -> int | None:
+    """The total size from ``bytes 0-0/1234`` or ``bytes */1234``."""
+    if not value or "/" not in value:
+        return None
+    total = value.rsplit("/", 1)[1].strip()
+    return int(total) if total.isdigit() else None
