@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 from rasterio.abc import FileContainer, MultiByteRangeResourceContainer
@@ -37,31 +36,6 @@ def _member_name(path: str) -> str:
     return _VSI_PREFIX.sub("", str(path)).lstrip("/")
 
 
-# rasterio hands GDAL a raw pointer to each file object an opener returns and keeps the only
-# strong reference in a ContextVar-held dict. When a dataset opened in one thread is closed or
-# collected from another (rioxarray's per-thread managers under dask.distributed), that
-# reference can go while GDAL still reads through the pointer (seen as "'cell' object has no
-# attribute 'seek'" and failed reads). Holding our own reference until the file is closed keeps
-# the pointer valid whatever context rasterio looks in.
-_open_handles: set[Any] = set()
-_open_handles_lock = threading.Lock()
-
-
-def _keep_until_closed(handle: Any) -> None:
-    close = handle.close
-
-    def close_and_release() -> None:
-        try:
-            close()
-        finally:
-            with _open_handles_lock:
-                _open_handles.discard(handle)
-
-    handle.close = close_and_release
-    with _open_handles_lock:
-        _open_handles.add(handle)
-
-
 class _ArchiveContainer:
     """What rasterio's opener needs to know about a product zip (stat, ls, open)."""
 
@@ -82,9 +56,7 @@ class _ArchiveContainer:
     def open(self, path: str, mode: str = "rb", **kwds: Any) -> Any:
         if "w" in mode or "a" in mode or "+" in mode:
             raise PermissionError("products are read-only")
-        handle = self.archive.open(_member_name(path))
-        _keep_until_closed(handle)
-        return handle
+        return self.archive.open(_member_name(path))
 
     def isfile(self, path: str) -> bool:
         member = self.archive.members.get(_member_name(path))

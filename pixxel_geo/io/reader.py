@@ -29,10 +29,11 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from pixxel_geo.api._redact import redact_url
 from pixxel_geo.api.errors import (
     NetworkError,
     NotFoundError,
@@ -59,16 +60,6 @@ MAX_PART = 8 * 1024 * 1024
 DEFAULT_WORKERS = 16
 _RETRIES = 3
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
-
-
-def redact_url(url: str) -> str:
-    """The URL without its query string (which holds the signature).
-
-    >>> redact_url("https://h/files/a.zip?X-Pixxel-Signature=s")
-    'https://h/files/a.zip'
-    """
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 @runtime_checkable

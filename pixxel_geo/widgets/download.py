@@ -46,16 +46,14 @@ class Scene:
     def dataset(self) -> Any:
         """The catalog's cube: the ``xarray.DataArray`` from ``px.open_dataset`` (lazy, streamed).
 
-        Opened on first access, in the caller's thread and context: rasterio's Python
-        openers must be closed in the context that opened them, so the panel never
-        opens the cube in a worker thread and hands it over.
+        Opened on first access, so a scene that is only looked at costs no open.
         """
         if self._dataset is None:
             self._dataset = _backend.open_dataset(self.catalog, self.client)
         return self._dataset
 
     def close(self) -> None:
-        """Close the cube if it was opened (call from the thread that read it)."""
+        """Close the cube if it was opened."""
         if self._dataset is not None:
             self._dataset.close()
             self._dataset = None
