@@ -23,12 +23,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import functools
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from pixxel_geo.sandbox.processes import die_with_parent, terminate_group
 
 __all__ = [
     "AZURITE_ACCOUNT",
@@ -61,7 +62,6 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 AZURITE_ENV = "PIXXEL_AZURITE_MAIN"
 GCS_PROJECT = "pixxel-sandbox"
 GCS_SERVICE_ACCOUNT = f"deliveries@{GCS_PROJECT}.iam.gserviceaccount.com"
-PR_SET_PDEATHSIG = 1
 
 
 class EmulatorError(RuntimeError):
@@ -180,19 +180,6 @@ def _command(kind: str, port: int) -> list[str]:
     ]
 
 
-def _die_with(parent_pid: int) -> Any:
-    """A ``preexec_fn`` that asks Linux to SIGTERM the child when ``parent_pid`` dies."""
-
-    def preexec() -> None:
-        if sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError, AttributeError):
-                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(0)
-
-    return preexec
-
-
 def start_emulator(kind: str, log_dir: Path, *, startup_timeout: float = 60.0) -> Emulator:
     """Start one store server on a free loopback port and wait until it answers.
 
@@ -225,7 +212,7 @@ def start_emulator(kind: str, log_dir: Path, *, startup_timeout: float = 60.0) -
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with(os.getpid()),
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
         )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -310,17 +297,3 @@ def running_emulators(kinds: Iterable[str], log_dir: Path) -> Iterator[dict[str,
     finally:
         for emulator in started.values():
             emulator.stop()
-
-
-def terminate_group(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    """Stop a process started with ``start_new_session=True``: SIGTERM its group, then SIGKILL."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace)
-    # Children of the server (e.g. workers) may outlive its leader: sweep the group.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from pixxel_geo.sandbox.processes import terminate_group
 from pixxel_geo.sandbox.server import PARENT_ENV, TOKEN_ENV
 from pixxel_geo.sandbox.settings import SandboxSettings
 
@@ -158,14 +158,14 @@ class Sandbox:
         try:
             url = _wait_ready(process, port_file, log_path, startup_timeout)
         except BaseException:
-            _terminate(process)
+            terminate_group(process)
             raise
         return cls(url, token, data_dir, settings, process, log_path)
 
     def stop(self, grace: float = 5.0) -> None:
         """Stop the server: SIGTERM to its process group, SIGKILL after ``grace`` seconds."""
         self._http.close()
-        _terminate(self.process, grace)
+        terminate_group(self.process, grace)
 
     # control API -------------------------------------------------------------------------
     def set_faults(self, **faults: Any) -> dict[str, Any]:
@@ -229,16 +229,3 @@ def _wait_ready(process: subprocess.Popen[bytes], port_file: Path, log_path: Pat
     raise SandboxStartError(
         f"the sandbox did not answer within {timeout:.0f} s; see {log_path} (raise startup_timeout for large products)"
     )
-
-
-def _terminate(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import logging
 import os
 import secrets
-import signal
 import socket
 import sys
 import tempfile
@@ -22,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pixxel_geo.sandbox.processes import die_with_parent
 from pixxel_geo.sandbox.settings import INTERLEAVES, SandboxSettings
 
 TOKEN_ENV = "PIXXEL_SANDBOX_TOKEN"  # noqa: S105 (a variable name, not a secret)
 PARENT_ENV = "PIXXEL_SANDBOX_PARENT_PID"
-PR_SET_PDEATHSIG = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,17 +62,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM us when the launching process dies (PR_SET_PDEATHSIG)."""
+    """Die with the launching process, when a launcher said who that is."""
     expected = os.environ.get(PARENT_ENV)
-    if not expected or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return
-    if str(os.getppid()) != expected:  # the parent died before prctl took effect
-        os._exit(0)
+    if expected:
+        die_with_parent(int(expected))
 
 
 def main(argv: list[str] | None = None) -> int:
