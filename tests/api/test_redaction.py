@@ -59,3 +59,14 @@ def test_transport_errors_hold_no_query(make_client):
     with pytest.raises(px.NetworkError) as info:
         client.downloads.get("dl")
     assert SIGNATURE not in str(info.value)
+
+
+def test_redact_urls_in_free_text():
+    from pixxel_geo.api._redact import redact_urls
+
+    encoded = SIGNED.replace(":", "%3A").replace("/", "%2F").replace("?", "%3F").replace("=", "%3D").replace("&", "%26")
+    message = f"HTTP response code on {SIGNED}: 404 (/vsizip/{{/vsicurl?use_head=no&url={encoded}}}/a.tif)"
+    cleaned = redact_urls(message)
+    assert SIGNATURE not in cleaned and "1900000000" not in cleaned
+    assert "https://files.test.invalid/dl/catalogs.zip?…" in cleaned
+    assert "https%3A%2F%2Ffiles.test.invalid%2Fdl%2Fcatalogs.zip?…" in cleaned
