@@ -43,6 +43,22 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _int(value: Any) -> int | None:
+    """An integer, or ``None`` when the API sent nothing usable (never an exception)."""
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    """A float, or ``None`` when the API sent nothing usable (never an exception)."""
+    try:
+        return None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -62,7 +78,7 @@ class Page:
     @classmethod
     def from_api(cls, data: Any) -> Page:
         data = _dict(data)
-        return cls(limit=data.get("limit"), offset=data.get("offset"), total=data.get("total"))
+        return cls(limit=_int(data.get("limit")), offset=_int(data.get("offset")), total=_int(data.get("total")))
 
 
 @dataclass(frozen=True)
@@ -151,7 +167,7 @@ class Catalog:
         return cls(
             id=str(data.get("id", "")),
             details=_dict(data.get("details")),
-            area=data.get("area"),
+            area=_float(data.get("area")),
             bandset_id=_str(data.get("bandset_id")),
             delivery_status=DeliveryStatus(status) if status is not None else None,
             task_id=_str(data.get("task_id")),
@@ -176,18 +192,15 @@ class Catalog:
 
     @property
     def cloud_cover(self) -> float | None:
-        value = self.properties.get("eo:cloud_cover")
-        return float(value) if isinstance(value, int | float) else None
+        return _float(self.properties.get("eo:cloud_cover"))
 
     @property
     def gsd(self) -> float | None:
-        value = self.properties.get("gsd")
-        return float(value) if isinstance(value, int | float) else None
+        return _float(self.properties.get("gsd"))
 
     @property
     def epsg(self) -> int | None:
-        value = self.properties.get("proj:epsg")
-        return int(value) if isinstance(value, int) else None
+        return _int(self.properties.get("proj:epsg"))
 
     @property
     def geometry(self) -> dict[str, Any] | None:
@@ -198,7 +211,8 @@ class Catalog:
     @property
     def bbox(self) -> tuple[float, ...] | None:
         bbox = self.details.get("bbox")
-        return tuple(float(v) for v in bbox) if isinstance(bbox, list) and bbox else None
+        values = [_float(v) for v in bbox] if isinstance(bbox, list) else []
+        return tuple(v for v in values if v is not None) if values and None not in values else None
 
     @property
     def assets(self) -> dict[str, Any]:
@@ -213,8 +227,8 @@ class Catalog:
                 return [
                     Band(
                         name=str(_dict(b).get("name", f"B{i + 1:03d}")),
-                        center_wavelength=_dict(b).get("center_wavelength"),
-                        fwhm=_dict(b).get("fwhm"),
+                        center_wavelength=_float(_dict(b).get("center_wavelength")),
+                        fwhm=_float(_dict(b).get("fwhm")),
                         common_name=_dict(b).get("common_name"),
                     )
                     for i, b in enumerate(eo_bands)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._steps import Operation
+from pixxel_geo.api._base import AmbiguousRequestError
+from pixxel_geo.api._steps import Operation, Sleep
 from pixxel_geo.api._validate import check_id, check_store_type
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Store
@@ -57,10 +58,23 @@ class StoreOperations:
         }
         if labels:
             body["labels"] = {str(k): str(v) for k, v in labels.items()}
-        # Creating a store twice is visible and harmless to undo, but still not
-        # blindly repeated: the base retries a POST only when it surely never arrived.
-        answer = yield from self._base.request("POST", "/v0/stores", json_body=body)
-        return Store.from_api(answer)
+        # No idempotency key: after an ambiguous failure, look for a store the attempt made
+        # (names are unique in a workspace) before sending the POST again.
+        attempts = self._base.config.retry.max_attempts
+        for attempt in range(attempts):
+            try:
+                answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
+            except AmbiguousRequestError as ambiguous:
+                stores = yield from self.list()
+                made = next((s for s in stores if s.name == body["name"] and s.configs.bucket == bucket), None)
+                if made is not None:
+                    return made
+                if attempt + 1 >= attempts:
+                    raise ambiguous.error from None
+                yield Sleep(self._base.config.retry.delay(attempt))
+                continue
+            return Store.from_api(answer)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def delete(self, store_id: str) -> Operation[None]:
         yield from self._base.request("DELETE", f"/v0/stores/{check_id(store_id, 'store_id')}")

@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or ~/.config/pixxel/config.toml; never pass it as an argument.",
     )
     parser.add_argument("--api-url", help=f"API base URL (default: PIXXEL_API_URL or {DEFAULT_BASE_URL})")
-    parser.add_argument("--timeout", type=float, help="seconds per HTTP request")
+    parser.add_argument("--timeout", dest="http_timeout", type=float, help="seconds per HTTP request")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and the HTTP log")
     parser.add_argument("--version", action="version", version=f"pixxel-geo {px.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bucket", required=True)
     p.add_argument("--region", required=True)
     p.add_argument("--path-prefix")
-    p.add_argument("--secret", action="append", metavar="KEY=VALUE", help="repeatable; write-only")
+    p.add_argument(
+        "--secret",
+        action="append",
+        metavar="KEY=ENV_VAR",
+        help="repeatable: the store secret KEY, read from the environment variable ENV_VAR "
+        "(never typed on the command line, where ps and shell history would keep it)",
+    )
+    p.add_argument("--secrets-file", metavar="FILE", help="a JSON object of store secrets")
     p.add_argument("--label", action="append", metavar="KEY=VALUE", help="repeatable")
     _add_common(p)
     p.set_defaults(handler=commands.stores_create)
@@ -95,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ids(p)
     p.add_argument("--path", help="prefix inside the store")
     p.add_argument("--wait", action="store_true", help="wait until delivered")
-    p.add_argument("--timeout", type=float, default=3600)
+    p.add_argument("--timeout", dest="wait_timeout", type=float, default=3600, help="seconds to wait in all")
     _add_common(p)
     p.set_defaults(handler=commands.deliver)
 
@@ -111,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.deliveries_list)
     p = deliveries.add_parser("wait", help="wait until deliveries are final")
     p.add_argument("delivery_ids", nargs="+")
-    p.add_argument("--timeout", type=float, default=3600)
+    p.add_argument("--timeout", dest="wait_timeout", type=float, default=3600, help="seconds to wait in all")
     _add_common(p)
     p.set_defaults(handler=commands.deliveries_wait)
 
@@ -121,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("link", help="get a signed download link and its expiry")
     _ids(p)
-    p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--timeout", dest="wait_timeout", type=float, default=1800, help="seconds to wait in all")
     p.add_argument("--show-url", action="store_true", help="also print the full URL (a credential)")
     _add_common(p)
     p.set_defaults(handler=commands.link)
@@ -166,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.handler is None:
             return _run_local(args)
-        with px.Client(base_url=args.api_url, timeout=args.timeout) as client:
+        with px.Client(base_url=args.api_url, timeout=args.http_timeout) as client:
             handler: Handler = args.handler
             return handler(client, args)
     except px.PixxelError as exc:

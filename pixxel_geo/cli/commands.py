@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pixxel_geo as px
@@ -52,9 +55,31 @@ def stores_list(client: px.Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_secrets(args: argparse.Namespace) -> dict[str, str]:
+    """Secrets from ``--secrets-file`` and ``--secret KEY=ENV_VAR``, never from the command line itself."""
+    secrets: dict[str, str] = {}
+    if args.secrets_file:
+        try:
+            loaded = json.loads(Path(args.secrets_file).read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"Cannot read --secrets-file {args.secrets_file}: {exc}") from None
+        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+            raise InvalidInputError("--secrets-file must hold a JSON object of strings.")
+        secrets.update(loaded)
+    for key, variable in _pairs(args.secret, "--secret").items():
+        if variable not in os.environ:
+            raise InvalidInputError(
+                f"--secret {key}={variable}: the environment variable {variable} is not set. "
+                "Export it first (--secret names a variable, not the secret itself)."
+            )
+        secrets[key] = os.environ[variable]
+    return secrets
+
+
 def stores_create(client: px.Client, args: argparse.Namespace) -> int:
+    """``stores create``: create a store; prints its id (or the store with ``--json``)."""
     store = client.stores.create(
-        args.name, args.type, args.bucket, args.region, _pairs(args.secret, "--secret"),
+        args.name, args.type, args.bucket, args.region, _store_secrets(args),
         path_prefix=args.path_prefix, labels=_pairs(args.label, "--label") or None,
     )  # fmt: skip
     if args.json:
@@ -129,7 +154,7 @@ def deliver(client: px.Client, args: argparse.Namespace) -> int:
     )
     if args.wait:
         deliveries = client.deliveries.wait(
-            [d.delivery_id for d in deliveries], timeout=args.timeout, on_event=_status_line
+            [d.delivery_id for d in deliveries], timeout=args.wait_timeout, on_event=_status_line
         )
     if args.json:
         print_json(deliveries)
@@ -150,11 +175,7 @@ def _delivery_table(deliveries: list[px.Delivery]) -> None:
             d.catalog_id,
             d.status,
             d.cloud_delivery.config if d.cloud_delivery else "",
-            "/".join(
-                p.strip("/")
-                for p in ((d.cloud_delivery.path if d.cloud_delivery else None) or "", d.target_path or "")
-                if p
-            ),
+            _path_in_store(d),
         )
         for d in deliveries
     ]
@@ -174,7 +195,7 @@ def deliveries_list(client: px.Client, args: argparse.Namespace) -> int:
 
 
 def deliveries_wait(client: px.Client, args: argparse.Namespace) -> int:
-    deliveries = client.deliveries.wait(args.delivery_ids, timeout=args.timeout, on_event=_status_line)
+    deliveries = client.deliveries.wait(args.delivery_ids, timeout=args.wait_timeout, on_event=_status_line)
     if args.json:
         print_json(deliveries)
     else:
@@ -185,7 +206,7 @@ def deliveries_wait(client: px.Client, args: argparse.Namespace) -> int:
 def link(client: px.Client, args: argparse.Namespace) -> int:
     """Create a download resource, wait, and say where the link points and when it expires."""
     download = client.downloads.create(catalog_ids=args.catalog, order_item_ids=args.order_item)
-    download = client.downloads.wait(download.id, timeout=args.timeout, on_event=_status_line)
+    download = client.downloads.wait(download.id, timeout=args.wait_timeout, on_event=_status_line)
     expires = download.expires_at
     if args.json:
         print_json({"id": download.id, "status": download.status.raw,

@@ -171,3 +171,35 @@ def test_rate_limited_create_is_retried(make_client, sleeps):
     assert client.downloads.create(catalog_ids=["c1"]).id == "dl1"
     assert len(rec.requests) == 2 and sleeps == [1.0]
     assert json.loads(rec.requests[1].content) == {"catalog_ids": ["c1"], "order_item_ids": []}
+
+
+def test_lost_store_answer_is_found_not_repeated(make_client, sleeps):
+    stores: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            body = json.loads(request.content)
+            stores.append({"id": f"s{len(stores) + 1}", "name": body["name"], "type": "S3", "configs": body["configs"]})
+            return httpx.Response(504, text="gateway timeout")
+        return httpx.Response(200, json={"stores": stores})
+
+    client, rec = make_client(handler)
+    store = client.stores.create("lake", "S3", "bucket-1", "us-east-1", {"k": "v"})
+    assert store.id == "s1" and len(stores) == 1
+    assert [r.method for r in rec.requests] == ["POST", "GET"]
+
+
+def test_store_create_retried_only_when_nothing_was_made(make_client, sleeps):
+    posts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posts.append(1)
+            if len(posts) == 1:
+                raise httpx.ReadTimeout("no answer", request=request)
+            return httpx.Response(200, json={"id": "s9", "name": "lake", "type": "S3", "configs": {"bucket": "b"}})
+        return httpx.Response(200, json={"stores": []})
+
+    client, rec = make_client(handler)
+    assert client.stores.create("lake", "S3", "b", "us-east-1", {"k": "v"}).id == "s9"
+    assert [r.method for r in rec.requests] == ["POST", "GET", "POST"]

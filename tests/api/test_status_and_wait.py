@@ -75,3 +75,37 @@ def test_poll_intervals_back_off_to_a_cap():
     intervals = px.PollSchedule(first=1.0, factor=1.5, cap=12.0).intervals(timeout=1000)
     values = [next(intervals) for _ in range(10)]
     assert values[0] == 1.0 and values == sorted(values) and max(values) == 12.0
+
+
+def test_models_never_fail_on_odd_values():
+    catalog = px.Catalog.from_api(
+        {
+            "id": "c",
+            "area": "not a number",
+            "details": {
+                "bbox": ["1", 2, "x", 4],
+                "properties": {"eo:cloud_cover": "12.5", "gsd": None, "proj:epsg": "32643"},
+                "assets": {
+                    "image": {"eo:bands": [{"name": "B1", "center_wavelength": "470.5", "fwhm": "bad"}, "junk"]}
+                },
+            },
+            "delivery_status": "SUCCESSFUL",
+            "unknown_field": {"nested": True},
+        }
+    )
+    assert catalog.area is None and catalog.bbox is None
+    assert catalog.cloud_cover == 12.5 and catalog.gsd is None and catalog.epsg == 32643
+    assert catalog.bands[0].center_wavelength == 470.5 and catalog.bands[0].fwhm is None
+    assert catalog.delivery_status.is_success and catalog.raw["unknown_field"] == {"nested": True}
+
+
+def test_paging_survives_string_numbers(make_client):
+    import json
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = json.loads(request.content)["offset"]
+        items = [{"id": f"c{i}"} for i in range(offset, min(3, offset + 2))]
+        return httpx.Response(200, json={"catalogs": items, "pagination": {"total": "3", "limit": "2"}})
+
+    client, _ = make_client(handler)
+    assert [c.id for c in client.catalogs.search(limit=2)] == ["c0", "c1", "c2"]

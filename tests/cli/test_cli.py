@@ -37,10 +37,36 @@ def test_catalogs_search_and_show(env, capsys):
     assert code == 0 and "wavelengths" in out and catalogs[0]["id"] in out
 
 
-def test_store_deliver_and_wait(env, capsys):
+def test_store_secrets_never_come_from_the_command_line(env, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLI_TEST_KEY_ID", "AKIA-from-env")
+    secrets_file = tmp_path / "secrets.json"
+    secrets_file.write_text('{"secret_access_key": "from-file"}')
+    args = build_parser().parse_args(
+        ["stores", "create", "--name", "n", "--type", "S3", "--bucket", "b", "--region", "r",
+         "--secret", "access_key_id=CLI_TEST_KEY_ID", "--secrets-file", str(secrets_file)]
+    )  # fmt: skip
+    from pixxel_geo.cli.commands import _store_secrets
+
+    assert _store_secrets(args) == {"access_key_id": "AKIA-from-env", "secret_access_key": "from-file"}
+    code, _, err = run(
+        capsys, "stores", "create", "--name", "n", "--type", "S3", "--bucket", "b", "--region", "r",
+        "--secret", "access_key_id=NOT_SET_ANYWHERE_42",
+    )  # fmt: skip
+    assert code == 1 and "NOT_SET_ANYWHERE_42" in err and "not set" in err
+
+
+def test_global_timeout_and_wait_timeout_are_separate():
+    args = build_parser().parse_args(
+        ["--timeout", "5", "deliver", "--store", "s", "--catalog", "c", "--timeout", "100"]
+    )
+    assert args.http_timeout == 5 and args.wait_timeout == 100
+
+
+def test_store_deliver_and_wait(env, capsys, monkeypatch):
+    monkeypatch.setenv("CLI_TEST_SECRET", "B")
     code, out, _ = run(
         capsys, "stores", "create", "--name", "cli-store", "--type", "s3", "--bucket", "cli-bucket",
-        "--region", "us-east-1", "--secret", "access_key_id=A", "--secret", "secret_access_key=B",
+        "--region", "us-east-1", "--secret", "secret_access_key=CLI_TEST_SECRET",
     )  # fmt: skip
     assert code == 0
     store_id = out.strip()
