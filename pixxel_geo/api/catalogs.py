@@ -155,7 +155,21 @@ class Catalogs:
         return self._client._iterate(self._ops.search(body, limit, max_items))
 
     def get(self, catalog_id: str) -> Catalog:
-        """One catalog by id."""
+        """One catalog by id.
+
+        Args:
+            catalog_id: the catalog's id.
+
+        Returns:
+            The :class:`Catalog` (its STAC item in ``details``).
+
+        Raises:
+            NotFoundError: no such catalog. InvalidInputError: an empty id.
+
+        Example:
+            >>> client.catalogs.get("47435e2b-…").bands[0].center_wavelength  # doctest: +SKIP
+            470.0
+        """
         return self._client._run(self._ops.get(catalog_id))
 
 

@@ -87,7 +87,18 @@ class Client(BaseClient):
         return cls(config=config, transport=transport)
 
     def ping(self) -> str:
-        """``GET /ping`` (no key needed): the server's answer, e.g. ``"pong"``."""
+        """``GET /ping``: is the API reachable? No key needed.
+
+        Returns:
+            The server's answer, e.g. ``"pong"``.
+
+        Raises:
+            NetworkError, RequestTimeoutError: the server cannot be reached.
+
+        Example:
+            >>> px.Client(base_url="http://127.0.0.1:8000").ping()  # doctest: +SKIP
+            'pong'
+        """
         return str(self._run(self.request("GET", "/ping", authenticated=False)))
 
     def download(
@@ -102,7 +113,24 @@ class Client(BaseClient):
     ) -> list[Path]:
         """Create a download resource, wait, and transfer it to ``dest`` (verified, resumable).
 
-        Returns the archive's path, or the extracted files' paths with ``extract=True``.
+        Args:
+            catalog_ids, order_item_ids: exactly one of the two.
+            dest: the folder to write into.
+            extract: unpack the archive (safely) next to it.
+            overwrite: replace a file that is already there and verified.
+            connections: parallel ranged requests.
+            on_event: receives typed progress events.
+
+        Returns:
+            The archive's path, or the extracted files' paths with ``extract=True``.
+
+        Raises:
+            InvalidInputError, DownloadFailedError, WaitTimeoutError, TransferError (and its
+            subclasses IntegrityError, TransferCancelled, UnsafeArchiveError).
+
+        Example:
+            >>> client.download(catalog_ids=[catalog.id], dest="data", extract=True)  # doctest: +SKIP
+
         See :func:`pixxel_geo.transfer.download_products`.
         """
         from pixxel_geo.transfer.products import download_products

@@ -235,7 +235,17 @@ class Deliveries:
         task_id: str | None = None,
         order_item_id: str | None = None,
     ) -> builtins.list[Delivery]:
-        """Deliveries of the workspace, optionally filtered."""
+        """Deliveries of the workspace, optionally filtered (the API takes one value per filter).
+
+        Args:
+            delivery_id, catalog_id, task_id, order_item_id: keep only matching deliveries.
+
+        Returns:
+            The matching :class:`Delivery` models.
+
+        Example:
+            >>> [d.status for d in client.deliveries.list(catalog_id=catalog.id)]  # doctest: +SKIP
+        """
         return self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
 
     def wait(

@@ -114,7 +114,20 @@ class Downloads:
         return self._client._run(self._ops.create(catalog_ids, order_item_ids))
 
     def get(self, download_id: str) -> Download:
-        """The download resource's current state (re-read it for a fresh signed URL)."""
+        """The download resource's current state; re-read it for a fresh signed URL.
+
+        Args:
+            download_id: the id :meth:`create` returned.
+
+        Returns:
+            The :class:`Download` (``signed_url`` set once it succeeded).
+
+        Raises:
+            NotFoundError: no such download resource.
+
+        Example:
+            >>> client.downloads.get(download.id).expires_at  # doctest: +SKIP
+        """
         return self._client._run(self._ops.get(download_id))
 
     def wait(

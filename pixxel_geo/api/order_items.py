@@ -71,7 +71,18 @@ class OrderItems:
         return self._client._iterate(self._ops.list(_query(filters), None))
 
     def get(self, order_item_id: str) -> OrderItem:
-        """One order item by id."""
+        """One order item by id, with its tasks and images.
+
+        Args:
+            order_item_id: the order item's id.
+
+        Raises:
+            NotFoundError: no such order item.
+
+        Example:
+            >>> client.order_items.get(item_id).status  # doctest: +SKIP
+            'FULFILLED'
+        """
         return self._client._run(self._ops.get(order_item_id))
 
 

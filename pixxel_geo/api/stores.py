@@ -94,7 +94,15 @@ class Stores:
         self._ops = StoreOperations(client)
 
     def list(self) -> builtins.list[Store]:
-        """All stores of the workspace."""
+        """All stores of the workspace (their secrets are never returned).
+
+        Returns:
+            The stores, as :class:`Store` models.
+
+        Example:
+            >>> [s.configs.bucket for s in client.stores.list()]  # doctest: +SKIP
+            ['my-bucket']
+        """
         return self._client._run(self._ops.list())
 
     def create(
@@ -115,7 +123,17 @@ class Stores:
         return self._client._run(self._ops.create(name, type, bucket, region, secrets, path_prefix, labels))
 
     def delete(self, store_id: str) -> None:
-        """Delete a store."""
+        """Delete a store.
+
+        Args:
+            store_id: the store's id.
+
+        Raises:
+            NotFoundError: no such store. InvalidInputError: an empty id.
+
+        Example:
+            >>> client.stores.delete(store.id)  # doctest: +SKIP
+        """
         return self._client._run(self._ops.delete(store_id))
 
 
