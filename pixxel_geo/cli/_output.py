@@ -33,12 +33,13 @@ def to_jsonable(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout (models as the API's own JSON)."""
     json.dump(to_jsonable(value), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Left-aligned columns sized to their content."""
+    """Print left-aligned columns sized to their content on stdout ("(none)" on stderr if empty)."""
     text_rows = [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in text_rows)]) for i, h in enumerate(headers)]
     for row in [list(headers), *text_rows]:

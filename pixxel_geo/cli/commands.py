@@ -46,6 +46,7 @@ def _status_line(event: Event) -> None:
 
 
 def stores_list(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo stores list [--json]``: the workspace's stores."""
     stores = client.stores.list()
     if args.json:
         print_json(stores)
@@ -90,12 +91,14 @@ def stores_create(client: px.Client, args: argparse.Namespace) -> int:
 
 
 def stores_delete(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo stores delete ID``."""
     client.stores.delete(args.store_id)
     sys.stderr.write(f"deleted store {args.store_id}\n")
     return 0
 
 
 def catalogs_search(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo catalogs search [filters] [--json]``: every matching catalog, all pages."""
     query: dict[str, Any] | None = None
     if args.max_cloud_cover is not None:
         query = {"cloudcover": {"lte": args.max_cloud_cover}}
@@ -124,6 +127,7 @@ def catalogs_search(client: px.Client, args: argparse.Namespace) -> int:
 
 
 def catalogs_show(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo catalogs show ID [--json]``: one catalog, its bands and assets."""
     catalog = client.catalogs.get(args.catalog_id)
     if args.json:
         print_json(catalog)
@@ -149,6 +153,7 @@ def catalogs_show(client: px.Client, args: argparse.Namespace) -> int:
 
 
 def deliver(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo deliver --store ID (--catalog … | --order-item …) [--path P] [--wait]``."""
     deliveries = client.deliveries.create(
         args.store, catalog_ids=args.catalog, order_item_ids=args.order_item, path=args.path
     )
@@ -183,6 +188,7 @@ def _delivery_table(deliveries: list[px.Delivery]) -> None:
 
 
 def deliveries_list(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo deliveries list [filters] [--json]``."""
     deliveries = client.deliveries.list(
         delivery_id=args.delivery_id, catalog_id=args.catalog_id, task_id=args.task_id,
         order_item_id=args.order_item_id,
@@ -195,6 +201,7 @@ def deliveries_list(client: px.Client, args: argparse.Namespace) -> int:
 
 
 def deliveries_wait(client: px.Client, args: argparse.Namespace) -> int:
+    """``pixxel-geo deliveries wait ID… [--timeout S]``: until every one is final."""
     deliveries = client.deliveries.wait(args.delivery_ids, timeout=args.wait_timeout, on_event=_status_line)
     if args.json:
         print_json(deliveries)
