@@ -155,7 +155,22 @@ class BackgroundRunner:
         if self.busy:
             raise TimeoutError(f"background work still running after {timeout} s")
 
-    def close(self) -> None:
-        """Stop accepting work and let the threads end once their work is done."""
+    def close(self, then: Callable[[], None] | None = None) -> None:
+        """Stop accepting work and let the threads end once their work is done.
+
+        Args:
+            then: called (in a short-lived thread) once the work already running has
+                ended, e.g. to close the client that work uses. Queued work is dropped.
+        """
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if then is not None:
+            closer = threading.Thread(target=self._after_shutdown, args=(then,), name="pixxel-close", daemon=True)
+            closer.start()
+
+    def _after_shutdown(self, then: Callable[[], None]) -> None:
+        self._pool.shutdown(wait=True)
+        try:
+            then()
+        except Exception:
+            logger.exception("could not finish closing the panel")

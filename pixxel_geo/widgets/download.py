@@ -14,6 +14,7 @@ import ipyleaflet
 import ipywidgets as widgets
 import traitlets
 
+from pixxel_geo.api._redact import redact_url
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.events import Event, Failed, Finished, Progress, Started, StateChanged
 from pixxel_geo.widgets import _backend
@@ -21,7 +22,7 @@ from pixxel_geo.widgets._background import BackgroundRunner
 from pixxel_geo.widgets._mapview import Box, geometry_box, leaflet_bounds
 from pixxel_geo.widgets.messages import MessageArea
 
-__all__ = ["DownloadPanel", "Scene", "format_bytes"]
+__all__ = ["DownloadPanel", "Scene", "format_bytes", "link_summary"]
 
 LINK_WAIT_TIMEOUT = 900.0
 
@@ -34,12 +35,18 @@ class Scene:
         catalog: the ``px.Catalog``.
         quicklook: the true-colour PNG shown on the map (after Open).
         paths: files written by Download.
+        signed_url: the signed download link from Get link (``None`` before). It is a
+            credential until it expires, so the panel never displays it: widget state
+            reaches the browser and can be saved into the ``.ipynb``. Read it in Python.
+        link_expires_at: when ``signed_url`` stops working (UTC), if the API said.
     """
 
     catalog: Any
     client: Any = field(default=None, repr=False)
     quicklook: bytes | None = None
     paths: list[Path] = field(default_factory=list)
+    signed_url: str | None = field(default=None, repr=False)
+    link_expires_at: dt.datetime | None = None
     _dataset: Any = field(default=None, repr=False)
 
     @property
@@ -84,6 +91,21 @@ def format_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} TB"  # pragma: no cover
+
+
+def link_summary(signed_url: str | None, expires_at: dt.datetime | None) -> str:
+    """HTML for a signed link without its signature: the redacted URL, its expiry, where the full one is.
+
+    Example:
+        >>> link_summary("https://h/files/a.zip?X-Sig=abc", None).split(". ")[0]
+        'Link ready: <code>https://h/files/a.zip?…</code>'
+    """
+    until = f" (valid until {expires_at:%Y-%m-%d %H:%M} UTC)" if expires_at else ""
+    return (
+        f"Link ready: <code>{html.escape(redact_url(signed_url))}</code>{html.escape(until)}. "
+        "The full URL is a credential and is not shown here (widget state can be saved with the notebook): "
+        "read <code>panel.selected.signed_url</code> in Python."
+    )
 
 
 class DownloadPanel(widgets.VBox):
@@ -191,27 +213,38 @@ class DownloadPanel(widgets.VBox):
     # -- link -------------------------------------------------------------------------
 
     def get_link(self) -> None:
-        """Ask for a signed download link (in the background) and show it."""
+        """Ask for a signed download link (in the background); keep it on the scene, show it redacted.
+
+        The full URL goes to ``scene(catalog_id).signed_url`` (``panel.selected.signed_url``
+        in a :class:`~pixxel_geo.widgets.PixxelPanel`), never into a widget: widget state is
+        sent to the browser and saved with the notebook. The panel shows the link without its
+        query string, and its expiry.
+        """
         catalog_id = self._require_catalog()
         self.link.value = "Preparing link…"
 
-        def work() -> Any:
+        def work() -> tuple[Scene, Any]:
+            scene = self.scene(catalog_id)
             download = self.client.downloads.create(catalog_ids=[catalog_id])
-            return self.client.downloads.wait(download.id, timeout=LINK_WAIT_TIMEOUT)
+            return scene, self.client.downloads.wait(download.id, timeout=LINK_WAIT_TIMEOUT)
 
-        def done(download: Any) -> None:
-            expires = download.expires_at
-            until = f" (valid until {expires:%Y-%m-%d %H:%M} UTC)" if expires else ""
-            self.link.value = (
-                f'<a href="{html.escape(download.signed_url, quote=True)}" target="_blank" '
-                f'rel="noopener noreferrer">Download link</a>{html.escape(until)}'
-            )
+        def done(result: tuple[Scene, Any]) -> None:
+            scene, download = result
+            scene.signed_url = download.signed_url
+            scene.link_expires_at = download.expires_at
+            self.link.value = link_summary(download.signed_url, download.expires_at)
 
         def failed(error: BaseException) -> None:
             self.link.value = ""
             self.messages.show_error(error, "Get link")
 
         self.runner.submit(work, done=done, on_error=failed)
+
+    @property
+    def signed_url(self) -> str | None:
+        """The current catalog's signed link from Get link, or ``None`` (a credential: keep it private)."""
+        scene = self.scenes.get(self.catalog_id or "")
+        return scene.signed_url if scene is not None else None
 
     # -- download ------------------------------------------------------------------
 

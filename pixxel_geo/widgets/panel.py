@@ -39,7 +39,8 @@ class PixxelPanel(widgets.VBox):
     in the panel's message line with what to do.
 
     Args:
-        client: a ``px.Client``; ``None`` builds one from ``PIXXEL_API_KEY`` / the config file.
+        client: a ``px.Client`` (yours: :meth:`close` leaves it open); ``None`` builds one from
+            ``PIXXEL_API_KEY`` / the config file, which :meth:`close` closes.
         basemap_url: optional XYZ tile URL for users who are online; the default map is
             offline (footprints on a blank background).
         dest: the download folder.
@@ -68,11 +69,13 @@ class PixxelPanel(widgets.VBox):
         self.messages = MessageArea()
         self.runner = BackgroundRunner(on_error=self.messages.show_error)
         ready = True
+        # Only a client the panel made is the panel's to close.
+        self._owned_client: Any = None
         if client is None:
             import pixxel_geo as px
 
             try:
-                client = px.Client()
+                client = self._owned_client = px.Client()
             except PixxelError as exc:
                 self.messages.show_error(exc, "Connecting")
                 client = _MissingClient(exc)
@@ -176,8 +179,13 @@ class PixxelPanel(widgets.VBox):
         await self.runner.wait_idle(timeout)
 
     def close(self) -> None:
-        """Stop background work and close the widgets."""
-        self.runner.close()
+        """Stop background work and close the widgets.
+
+        A client the panel created itself is closed too, once work already running has
+        ended (in the background: this returns at once); a client you passed stays open.
+        """
+        owned, self._owned_client = self._owned_client, None
+        self.runner.close(then=owned.close if owned is not None else None)
         for scene in self.downloads.scenes.values():
             scene.close()
         for part in (self.catalogs, self.downloads, self.deliveries, self.spectra, self.messages):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -71,13 +73,66 @@ async def test_cancel_stops_a_slow_download(panel: PixxelPanel, sandbox: Any, tm
     assert panel.downloads.download_button.disabled is False
 
 
-async def test_get_link_shows_a_signed_link(panel: PixxelPanel, sandbox: Any) -> None:
+def all_widget_states() -> str:
+    """Every live widget's state as the browser receives it (and a saved notebook keeps it)."""
+    from ipywidgets.widgets.widget import _instances
+
+    states = []
+    for widget in list(_instances.values()):
+        for key in widget.keys:
+            try:
+                states.append(json.dumps(widget.get_state(key), default=str))
+            except AttributeError:  # a reference to a widget closed by an earlier test (no comm)
+                continue
+    return "\n".join(states)
+
+
+async def test_get_link_keeps_the_signed_url_out_of_every_widget(panel: PixxelPanel, sandbox: Any) -> None:
     panel.catalogs.table.value = panel.catalogs.visible_ids[0]
     panel.downloads.link_button.click()
     await panel.wait_idle()
-    assert f'href="{sandbox.url}/files/' in panel.downloads.link.value
-    assert "X-Pixxel-Signature" in panel.downloads.link.value  # the link itself, for the user
-    assert ">Download link</a>" in panel.downloads.link.value  # the text hides the signature
+    scene = panel.selected
+    assert scene is not None and scene.signed_url is not None
+    assert scene.signed_url.startswith(f"{sandbox.url}/files/") and "X-Pixxel-Signature" in scene.signed_url
+    assert panel.downloads.signed_url == scene.signed_url
+    query = scene.signed_url.split("?", 1)[1]
+    states = all_widget_states()
+    assert "X-Pixxel-Signature" not in states and query not in states
+    assert "X-Pixxel-Signature" not in repr(scene)
+    shown = panel.downloads.link.value
+    assert f"{sandbox.url}/files/" in shown and "?…" in shown  # the redacted link
+    assert "valid until" in shown and "panel.selected.signed_url" in shown
+
+
+def wait_closed(client: px.Client, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not client._http.is_closed:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the panel never closed its client")
+        time.sleep(0.02)
+
+
+def test_close_closes_a_client_the_panel_created(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sandbox: Any) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("PIXXEL_API_KEY", sandbox.token)
+    monkeypatch.setenv("PIXXEL_API_URL", sandbox.url)
+    p = PixxelPanel(dest=tmp_path)
+    p.runner.join(timeout=60)
+    assert p.catalogs.visible_ids  # the panel's own client works
+    client = p.client
+    assert isinstance(client, px.Client) and not client._http.is_closed
+    p.close()
+    wait_closed(client)
+
+
+def test_close_leaves_the_callers_client_open(fast_client: px.Client, tmp_path: Path) -> None:
+    p = PixxelPanel(fast_client, dest=tmp_path)
+    p.runner.join(timeout=60)
+    p.close()
+    p.runner._pool.shutdown(wait=True)  # anything close() scheduled after the work has run by now
+    assert not fast_client._http.is_closed
+    assert fast_client.ping() == "pong"
 
 
 def test_open_shows_quicklook_overlay_and_hands_over_the_dataset(fast_client: Any, tmp_path: Path) -> None:
