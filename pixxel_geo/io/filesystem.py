@@ -11,8 +11,8 @@ Paths:
 A product path resolves through the API to a download resource (created once per
 catalog per process) and its signed URL; listings come from the zip's central
 directory and members are read by range. Constructor arguments are plain and
-picklable (fsspec rebuilds instances from them on dask workers); the API client
-is created lazily.
+picklable (fsspec rebuilds instances from them on dask workers); the API client is
+the process-wide one for the resolved settings (:func:`~pixxel_geo.io.sources.client_for`).
 
 Example:
     >>> import fsspec
@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.io.archive import ZipArchive, archive_for
-from pixxel_geo.io.sources import CatalogURLSource, ResolvedSource
+from pixxel_geo.io.sources import CatalogURLSource, ResolvedSource, client_for
 
 __all__ = ["PixxelFile", "PixxelFileSystem", "PixxelPath", "register_path_kind"]
 
@@ -43,11 +42,13 @@ PathKindResolver = Callable[["PixxelFileSystem", str], ZipArchive]
 
 
 def _catalog_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
-    return archive_for(CatalogURLSource(resource_id, fs.client.config))
+    client = fs.client
+    return archive_for(CatalogURLSource(resource_id, client.config, client=client))
 
 
 def _order_item_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
-    return archive_for(CatalogURLSource(resource_id, fs.client.config, kind="order_item"))
+    client = fs.client
+    return archive_for(CatalogURLSource(resource_id, client.config, kind="order_item", client=client))
 
 
 def _deliveries_not_ready(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
@@ -109,7 +110,6 @@ class PixxelFileSystem(AbstractFileSystem):
         self.api_key = api_key
         self.base_url = base_url
         self._client: Any = None
-        self._client_lock = threading.Lock()
 
     def __reduce__(self) -> Any:
         # Rebuild from the plain arguments only: no live client crosses a pickle.
@@ -117,14 +117,17 @@ class PixxelFileSystem(AbstractFileSystem):
 
     @property
     def client(self) -> Any:
-        """The ``px.Client`` this filesystem asks the API with (made on first use)."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    import pixxel_geo as px
+        """The ``px.Client`` this filesystem asks the API with.
 
-                    self._client = px.Client(api_key=self.api_key, base_url=self.base_url)
-        return self._client
+        The process-wide client for its settings, resolved on each use (so a key set in
+        the environment later is picked up), or the caller's client for a filesystem made
+        by :meth:`resolve_source_path`.
+        """
+        if self._client is not None:
+            return self._client
+        from pixxel_geo.api._config import resolve_config
+
+        return client_for(resolve_config(api_key=self.api_key, base_url=self.base_url))
 
     # -- paths --------------------------------------------------------------------
 
@@ -180,8 +183,11 @@ class PixxelFileSystem(AbstractFileSystem):
     @classmethod
     def resolve_source_path(cls, url: str, client: Any | None = None) -> ResolvedSource:
         """A ``pixxel://`` URL as a :class:`~pixxel_geo.io.sources.ResolvedSource`."""
-        fs = cls() if client is None else cls(base_url=client.config.base_url)
-        if client is not None:
+        if client is None:
+            fs = cls()
+        else:
+            # A private instance: fsspec shares cached ones, whose client must stay theirs.
+            fs = cls(base_url=client.config.base_url, skip_instance_cache=True)
             fs._client = client
         resolved = fs.resolve_path(url)
         catalog_id = resolved.resource_id if resolved.kind == "catalogs" else None

@@ -2,8 +2,10 @@
 into something that can give fresh signed URLs: a :class:`~pixxel_geo.io.reader.URLSource`.
 
 Sources pickle as ids plus the client's :class:`~pixxel_geo.ClientConfig`; a dask
-worker that unpickles one asks the API for its own URL. Download ids created for a
-catalog are cached per process, so every reader of that catalog shares one download.
+worker that unpickles one asks the API for its own URL. In the process that made it, a
+source asks the API with the caller's own ``px.Client`` (its transport: QGIS's network,
+a proxy, a mock; its poll schedule) as long as that client is open. Download ids created
+for a catalog are cached per process, so every reader of that catalog shares one download.
 
 Other kinds of source (e.g. a delivery in the user's bucket) plug in with
 :func:`register_source_resolver`.
@@ -36,42 +38,77 @@ __all__ = [
 ]
 
 _lock = threading.Lock()
-_clients: dict[Any, Any] = {}
+_clients: dict[ClientConfig, Any] = {}
 _download_ids: dict[tuple[str, str, str], str] = {}
+_download_locks: dict[tuple[str, str, str], threading.Lock] = {}
 _urls: dict[str, str] = {}
 
 DOWNLOAD_WAIT_SECONDS = 600.0
 
 
-def client_for(config: ClientConfig | None) -> Any:
-    """A process-wide ``px.Client`` for ``config`` (``None``: from the environment)."""
-    import pixxel_geo as px
+def _is_open(client: Any) -> bool:
+    # px.Client has no public "closed" flag; its httpx pool has one.
+    http = getattr(client, "_http", None)
+    return not bool(getattr(http, "is_closed", False))
 
-    key: Any = config if config is not None else "env"
+
+def client_for(config: ClientConfig | None) -> Any:
+    """A process-wide ``px.Client`` for ``config``.
+
+    Args:
+        config: the settings; ``None`` resolves them from the environment and config
+            file *now*, so setting ``PIXXEL_API_KEY`` after a failed call takes effect.
+
+    Returns:
+        One shared client per distinct configuration (rebuilt if it was closed).
+    """
+    import pixxel_geo as px
+    from pixxel_geo.api._config import resolve_config
+
+    key = config if config is not None else resolve_config()
     with _lock:
         client = _clients.get(key)
-        if client is None:
-            client = px.Client.from_config(config) if config is not None else px.Client()
-            _clients[key] = client
+        if client is None or not _is_open(client):
+            client = _clients[key] = px.Client.from_config(key)
         return client
 
 
 def _config_of(client: Any | None) -> ClientConfig:
-    return (client if client is not None else client_for(None)).config
+    from pixxel_geo.api._config import resolve_config
+
+    return client.config if client is not None else resolve_config()
 
 
-class DownloadURLSource:
+class _ClientMixin:
+    """The API client a source asks with: the caller's while it is open, else a shared one."""
+
+    config: ClientConfig
+    client: Any
+
+    def _api(self) -> Any:
+        client = self.client
+        if client is not None and _is_open(client):
+            return client
+        return client_for(self.config)
+
+
+class DownloadURLSource(_ClientMixin):
     """Signed URLs of one download resource, re-read from the API when asked.
 
     Args:
         download_id: the download resource's id.
         config: the client configuration to ask the API with (pickled, no live client).
         signed_url: a URL already known (used first; not pickled).
+        client: the ``px.Client`` to ask with while it is open (not pickled; default:
+            a shared client for ``config``).
     """
 
-    def __init__(self, download_id: str, config: ClientConfig, signed_url: str | None = None) -> None:
+    def __init__(
+        self, download_id: str, config: ClientConfig, signed_url: str | None = None, client: Any | None = None
+    ) -> None:
         self.download_id = download_id
         self.config = config
+        self.client = client
         if signed_url:
             with _lock:
                 _urls.setdefault(self.key, signed_url)
@@ -82,6 +119,7 @@ class DownloadURLSource:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.download_id = state["download_id"]
         self.config = state["config"]
+        self.client = None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DownloadURLSource) and other.key == self.key
@@ -100,7 +138,7 @@ class DownloadURLSource:
                 known = _urls.get(self.key)
             if known:
                 return known
-        client = client_for(self.config)
+        client = self._api()
         download = client.downloads.get(self.download_id)
         if not download.signed_url:
             download = client.downloads.wait(self.download_id, timeout=DOWNLOAD_WAIT_SECONDS)
@@ -114,27 +152,32 @@ class DownloadURLSource:
         return f"DownloadURLSource({self.download_id!r})"
 
 
-class CatalogURLSource:
+class CatalogURLSource(_ClientMixin):
     """Signed URLs for a catalog (or order item): one download resource made per process.
 
     Args:
         resource_id: the catalog id (or order item id).
         config: the client configuration.
         kind: ``"catalog"`` or ``"order_item"``.
+        client: the ``px.Client`` to ask with while it is open (not pickled; default:
+            a shared client for ``config``).
     """
 
-    def __init__(self, resource_id: str, config: ClientConfig, kind: str = "catalog") -> None:
+    def __init__(
+        self, resource_id: str, config: ClientConfig, kind: str = "catalog", client: Any | None = None
+    ) -> None:
         if kind not in ("catalog", "order_item"):
             raise InvalidInputError(f"kind must be 'catalog' or 'order_item', not {kind!r}")
         self.resource_id = resource_id
         self.config = config
         self.kind = kind
+        self.client = client
 
     def __getstate__(self) -> dict[str, Any]:
         return {"resource_id": self.resource_id, "config": self.config, "kind": self.kind}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
+        self.__init__(**state)  # type: ignore[misc]  # no client: a new process uses its own
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CatalogURLSource) and other.key == self.key
@@ -147,27 +190,37 @@ class CatalogURLSource:
         return f"{self.kind}:{self.config.base_url}:{self.resource_id}"
 
     def download_id(self) -> str:
-        """The download resource serving this catalog (created on first use in the process)."""
+        """The download resource serving this catalog (created on first use in the process).
+
+        Concurrent first calls for one catalog create a single download: the others wait
+        for it (one lock per catalog, so other catalogs are not held up).
+        """
         cache_key = (self.config.base_url, self.kind, self.resource_id)
         with _lock:
             known = _download_ids.get(cache_key)
-        if known:
-            return known
-        client = client_for(self.config)
-        if self.kind == "catalog":
-            download = client.downloads.create(catalog_ids=[self.resource_id])
-        else:
-            download = client.downloads.create(order_item_ids=[self.resource_id])
-        download = client.downloads.wait(download.id, timeout=DOWNLOAD_WAIT_SECONDS)
-        with _lock:
-            known = _download_ids.setdefault(cache_key, download.id)
-            if known == download.id and download.signed_url:
-                _urls[DownloadURLSource(download.id, self.config).key] = download.signed_url
-        return known
+            if known:
+                return known
+            key_lock = _download_locks.setdefault(cache_key, threading.Lock())
+        with key_lock:
+            with _lock:
+                known = _download_ids.get(cache_key)
+            if known:
+                return known
+            client = self._api()
+            if self.kind == "catalog":
+                download = client.downloads.create(catalog_ids=[self.resource_id])
+            else:
+                download = client.downloads.create(order_item_ids=[self.resource_id])
+            download = client.downloads.wait(download.id, timeout=DOWNLOAD_WAIT_SECONDS)
+            with _lock:
+                _download_ids[cache_key] = download.id
+                if download.signed_url:
+                    _urls[DownloadURLSource(download.id, self.config).key] = download.signed_url
+            return str(download.id)
 
     def signed_url(self, fresh: bool = False) -> str:
         """The catalog's current signed URL; ``fresh=True`` asks the API again."""
-        return DownloadURLSource(self.download_id(), self.config).signed_url(fresh=fresh)
+        return DownloadURLSource(self.download_id(), self.config, client=self.client).signed_url(fresh=fresh)
 
     def __repr__(self) -> str:
         return f"CatalogURLSource({self.kind}={self.resource_id!r})"
@@ -181,6 +234,10 @@ class ResolvedSource:
     member: str | None = None
     catalog_id: str | None = None
     """The catalog, when known (for its STAC item)."""
+
+
+def _catalog_source(resource_id: str, client: Any | None, kind: str = "catalog") -> CatalogURLSource:
+    return CatalogURLSource(resource_id, _config_of(client), kind, client=client)
 
 
 Resolver = Callable[[Any, Any], ResolvedSource]
@@ -227,21 +284,21 @@ def resolve_source(source: Any, client: Any | None = None) -> ResolvedSource:
             return ResolvedSource(archive_for(StaticURLSource(source)))
         if not source or "/" in source or source.strip() != source:
             raise InvalidInputError(f"{source!r} is not a catalog id, an http(s) URL or a pixxel:// path")
-        return ResolvedSource(archive_for(CatalogURLSource(source, _config_of(client))), catalog_id=source)
+        return ResolvedSource(archive_for(_catalog_source(source, client)), catalog_id=source)
     if isinstance(source, URLSource):
         return ResolvedSource(archive_for(source))
     kind = type(source).__name__
     if kind == "Download" and hasattr(source, "signed_url"):
-        url_source = DownloadURLSource(source.id, _config_of(client), source.signed_url)
+        url_source = DownloadURLSource(source.id, _config_of(client), source.signed_url, client=client)
         return ResolvedSource(archive_for(url_source))
     if kind == "Catalog" and hasattr(source, "details"):
-        return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client))), catalog_id=source.id)
+        return ResolvedSource(archive_for(_catalog_source(source.id, client)), catalog_id=source.id)
     if kind in ("Delivery", "DeliverySource"):  # read in place from the user's bucket
         from pixxel_geo.io.stores import resolve_delivery
 
         return resolve_delivery(source, client)
     if kind == "OrderItem":
-        return ResolvedSource(archive_for(CatalogURLSource(source.id, _config_of(client), kind="order_item")))
+        return ResolvedSource(archive_for(_catalog_source(source.id, client, kind="order_item")))
     raise InvalidInputError(
         f"cannot read from a {kind}: pass a catalog id, a Catalog, a Download, a signed URL or a pixxel:// path"
     )
