@@ -24,6 +24,7 @@ import zlib
 from collections import OrderedDict
 from typing import Any
 
+from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError
 from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
 from pixxel_geo.io.reader import RangeReader, URLSource, redact_url
@@ -128,7 +129,7 @@ class ZipArchive:
             return parse_central_directory(directory, where.entries)
         except (ZipFormatError, ValueError) as exc:
             raise ZipFormatError(
-                f"{redact_url(self.reader.current_url())} is not a readable zip archive: {exc}"
+                f"{redact_url(self.reader.current_url())} is not a readable zip archive: {redact_urls(str(exc))}"
             ) from None
 
     def names(self) -> list[str]:

@@ -90,8 +90,20 @@ def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:
     return TileTable(samples, len(offsets) // samples, offsets, counts)
 
 
+class _Prediction(threading.local):
+    """One thread's run of band-by-band reads (threads read different windows)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[int, tuple[tuple[int, int, int, int], ...]] | None = None
+        self.ahead_to = -1
+        self.step = FIRST_STEP
+
+
 class BandPrefetcher:
     """Predicts and prefetches the next bands' tiles of a band-by-band read.
+
+    Thread-safe: each thread's reads are predicted on their own, the cache is shared, and
+    no lock is held while fetching (parallel reads of one product stay parallel).
 
     Args:
         table: the TIFF's tile table.
@@ -107,9 +119,7 @@ class BandPrefetcher:
         self._index = order
         self._cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
         self._cache_bytes = 0
-        self._last: tuple[int, tuple[tuple[int, int, int, int], ...]] | None = None
-        self._ahead_to = -1
-        self._step = FIRST_STEP
+        self._prediction = _Prediction()
 
     def _locate(self, start: int, end: int) -> tuple[int, int, int, int] | None:
         """(band, first tile, tiles, lead) for a range covering consecutive tiles of one band."""
@@ -141,43 +151,55 @@ class BandPrefetcher:
         self._cache_bytes -= len(hit[1])
         return hit[1][: end - start]
 
+    def _plan(self, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The ranges to read ahead after ``ranges`` (this thread's prediction)."""
+        state = self._prediction
+        shapes = [self._locate(s, e) for s, e in ranges]
+        extra: list[tuple[int, int]] = []
+        if not (all(shapes) and len({sh[0] for sh in shapes if sh}) == 1):
+            state.last = None
+            return extra
+        band = shapes[0][0]  # type: ignore[index]
+        key = tuple((sh[1], sh[2], sh[3], 0) for sh in shapes if sh)
+        pads = [
+            e - (self.table.tile(band, sh[1] + sh[2] - 1)[0] + self.table.tile(band, sh[1] + sh[2] - 1)[1])
+            for (s, e), sh in zip(ranges, shapes, strict=True)
+            if sh
+        ]  # fmt: skip
+        if state.last is not None and state.last == (band - 1, key):
+            if band >= state.ahead_to:
+                stop = min(self.table.bands, band + 1 + state.step)
+                for b in range(max(band + 1, state.ahead_to + 1), stop):
+                    for sh, pad in zip(shapes, pads, strict=True):
+                        extra.append(self._predict(b, sh, pad))  # type: ignore[arg-type]
+                state.ahead_to = stop - 1
+                state.step *= 2
+        else:
+            state.step = FIRST_STEP
+            state.ahead_to = band
+        state.last = (band, key)
+        return extra
+
     def get(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         """Bytes for ``ranges`` (member offsets, end exclusive), prefetching ahead when useful."""
+        extra = self._plan(ranges)  # thread-local state: no lock needed
         with self._lock:
             out: list[bytes | None] = [self._take(s, e) for s, e in ranges]
-            shapes = [self._locate(s, e) for s, e in ranges]
-            extra: list[tuple[int, int]] = []
-            if all(shapes) and len({sh[0] for sh in shapes if sh}) == 1:
-                band = shapes[0][0]  # type: ignore[index]
-                key = tuple((sh[1], sh[2], sh[3], 0) for sh in shapes if sh)
-                pads = [
-                    e - (self.table.tile(band, sh[1] + sh[2] - 1)[0] + self.table.tile(band, sh[1] + sh[2] - 1)[1])
-                    for (s, e), sh in zip(ranges, shapes, strict=True)
-                    if sh
-                ]  # fmt: skip
-                if self._last is not None and self._last == (band - 1, key):
-                    if band >= self._ahead_to:
-                        stop = min(self.table.bands, band + 1 + self._step)
-                        for b in range(max(band + 1, self._ahead_to + 1), stop):
-                            for sh, pad in zip(shapes, pads, strict=True):
-                                extra.append(self._predict(b, sh, pad))  # type: ignore[arg-type]
-                        self._ahead_to = stop - 1
-                        self._step *= 2
-                else:
-                    self._step = FIRST_STEP
-                    self._ahead_to = band
-                self._last = (band, key)
-            else:
-                self._last = None
-            missing = [i for i, b in enumerate(out) if b is None]
-            wanted = [ranges[i] for i in missing] + extra
-            blobs = self._fetch(wanted) if wanted else []
-            for i, blob in zip(missing, blobs, strict=False):
-                out[i] = blob
-            for (s, e), blob in zip(extra, blobs[len(missing) :], strict=True):
-                self._cache[s] = (e, blob)
-                self._cache_bytes += len(blob)
-            while self._cache_bytes > MAX_CACHE_BYTES and self._cache:
-                _, (_, old) = self._cache.popitem(last=False)
-                self._cache_bytes -= len(old)
-            return [b if b is not None else b"" for b in out]
+            extra = [(s, e) for s, e in extra if s not in self._cache]
+        missing = [i for i, b in enumerate(out) if b is None]
+        wanted = [ranges[i] for i in missing] + extra
+        blobs = self._fetch(wanted) if wanted else []
+        for i, blob in zip(missing, blobs, strict=False):
+            out[i] = blob
+        if extra:
+            with self._lock:
+                for (s, e), blob in zip(extra, blobs[len(missing) :], strict=True):
+                    old = self._cache.pop(s, None)
+                    if old is not None:
+                        self._cache_bytes -= len(old[1])
+                    self._cache[s] = (e, blob)
+                    self._cache_bytes += len(blob)
+                while self._cache_bytes > MAX_CACHE_BYTES and self._cache:
+                    _, (_, evicted) = self._cache.popitem(last=False)
+                    self._cache_bytes -= len(evicted)
+        return [b if b is not None else b"" for b in out]

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from pixxel_geo.api._redact import redact_url
+from pixxel_geo.api._retry import RetryPolicy, parse_retry_after
 from pixxel_geo.api.errors import (
     NetworkError,
     NotFoundError,
@@ -59,7 +60,6 @@ MAX_PART = 1024 * 1024
 """Merged ranges larger than this are split so the parts download in parallel (a pixel-interleaved
 tile of 150 bands is several MB: 1 MiB parts made such reads ~2× faster on the WAN profile than 8 MiB)."""
 DEFAULT_WORKERS = 16
-_RETRIES = 3
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
@@ -171,6 +171,8 @@ class RangeReader:
         source: gives the URL and fresh URLs (see :class:`URLSource`).
         max_workers: at most this many ranges of one read are fetched at once.
         transport: an httpx transport (tests only; not pickled).
+        retry: when to try a failed request again (default: the source's client
+            configuration's policy, else :class:`~pixxel_geo.api._retry.RetryPolicy`'s defaults).
     """
 
     def __init__(
@@ -179,9 +181,13 @@ class RangeReader:
         *,
         max_workers: int = DEFAULT_WORKERS,
         transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.source = source
         self.max_workers = max_workers
+        if retry is None:
+            retry = getattr(getattr(source, "config", None), "retry", None)
+        self.retry: RetryPolicy = retry if isinstance(retry, RetryPolicy) else RetryPolicy()
         self._transport = transport
         self._own_client: httpx.Client | None = None
         self._url: str | None = None
@@ -190,10 +196,10 @@ class RangeReader:
         self.requests = 0
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"source": self.source, "max_workers": self.max_workers, "size": self.size}
+        return {"source": self.source, "max_workers": self.max_workers, "retry": self.retry, "size": self.size}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["source"], max_workers=state["max_workers"])  # type: ignore[misc]
+        self.__init__(state["source"], max_workers=state["max_workers"], retry=state.get("retry"))  # type: ignore[misc]
         self.size = state["size"]
 
     def __repr__(self) -> str:
@@ -237,25 +243,26 @@ class RangeReader:
     # -- requests ---------------------------------------------------------------
 
     def _get(self, range_header: str) -> httpx.Response:
-        """One ranged GET, re-signing once on 403 and retrying transient failures."""
+        """One ranged GET, re-signing once on 403 and retrying transient failures (:attr:`retry`)."""
         url = self.current_url()
         resigned = False
         attempt = 0
+        policy = self.retry
         while True:
             attempt += 1
             self.requests += 1
             try:
                 response = self._client().get(url, headers={"Range": range_header})
             except httpx.TimeoutException as exc:
-                if attempt < _RETRIES:
-                    time.sleep(0.2 * attempt)
+                if attempt < policy.max_attempts:
+                    time.sleep(policy.delay(attempt - 1))
                     continue
                 raise RequestTimeoutError(
                     f"reading {redact_url(url)} timed out ({type(exc).__name__}); check the network and retry"
                 ) from None
             except httpx.TransportError as exc:
-                if attempt < _RETRIES:
-                    time.sleep(0.2 * attempt)
+                if attempt < policy.max_attempts:
+                    time.sleep(policy.delay(attempt - 1))
                     continue
                 raise NetworkError(
                     f"reading {redact_url(url)} failed: {type(exc).__name__}; check the network and retry"
@@ -272,10 +279,10 @@ class RangeReader:
                     f"{redact_url(url)} was refused (403) even after re-signing; "
                     "check that the download is still available"
                 )
-            if (status == 429 or status >= 500) and attempt < _RETRIES:
-                retry_after = response.headers.get("Retry-After", "")
-                delay = float(retry_after) if retry_after.isdigit() else 0.2 * attempt
-                time.sleep(min(delay, 5.0))
+            if status in policy.retry_statuses and attempt < policy.max_attempts:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                response.close()
+                time.sleep(policy.delay(attempt - 1, retry_after))
                 continue
             if status == 404:
                 raise NotFoundError(

@@ -38,6 +38,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.io.archive import ZipArchive
 from pixxel_geo.io.sources import ResolvedSource, client_for, register_source_resolver
@@ -116,7 +117,8 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
         import s3fs
 
         if endpoint:
-            options.setdefault("client_kwargs", {})["endpoint_url"] = endpoint
+            # A new nested dict: the caller's (and the source's, whose key hashes it) stay as given.
+            options["client_kwargs"] = {**(options.get("client_kwargs") or {}), "endpoint_url": endpoint}
         fs = s3fs.S3FileSystem(**options)
     elif kind == "gcs":
         gcsfs = _import_gcsfs()
@@ -220,8 +222,8 @@ class StoreRangeReader:
             return function(*args, **kwargs)
         except PermissionError as exc:
             raise TransferError(
-                f"the store refused {what} {self.source.url}: {exc}. Check your own cloud credentials "
-                "(environment, SDK config) or pass storage_options=",
+                f"the store refused {what} {self.source.url}: {redact_urls(str(exc))}. Check your own cloud "
+                "credentials (environment, SDK config) or pass storage_options=",
                 path=self.source.url,
             ) from None
         except FileNotFoundError:

@@ -9,9 +9,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError, SignedURLError, TransferError
 from pixxel_geo.io.gdal_options import TUNED_OPTIONS, vsisubfile_path, vsizip_path
 from pixxel_geo.io.reader import redact_url
@@ -60,17 +62,26 @@ def read_footprints(catalogs: Iterable[Any]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
 
+_options_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def pyogrio_options(options: dict[str, Any]) -> Iterator[None]:
-    """Set pyogrio's GDAL options (its GDAL is not rasterio's) and restore them after."""
+    """Set pyogrio's GDAL options (its GDAL is not rasterio's) and restore them after.
+
+    pyogrio sets GDAL config options process-wide only (no per-call or thread-local
+    form), so the block holds a module lock: concurrent callers run one at a time
+    instead of restoring each other's options mid-read.
+    """
     import pyogrio
 
-    previous = {k: pyogrio.get_gdal_config_option(k) for k in options}
-    pyogrio.set_gdal_config_options({k: str(v) for k, v in options.items()})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(previous)
+    with _options_lock:
+        previous = {k: pyogrio.get_gdal_config_option(k) for k in options}
+        pyogrio.set_gdal_config_options({k: str(v) for k, v in options.items()})
+        try:
+            yield
+        finally:
+            pyogrio.set_gdal_config_options(previous)
 
 
 def read_vector(
@@ -126,8 +137,9 @@ def read_vector(
             with pyogrio_options(options):
                 return pyogrio.read_dataframe(path, **kwargs)
         except pyogrio.errors.DataSourceError as exc:
-            # GDAL's message holds the path, hence the signed URL: never pass it on.
-            message = str(exc).replace(path, f"{name} in {redact_url(url)}")
+            # GDAL's message may quote the path (the URL percent-encoded) or the URL itself,
+            # decoded ("HTTP response code on https://…?sig…"): strip every query string.
+            message = redact_urls(str(exc).replace(path, f"{name} in {redact_url(url)}"))
             if attempt == 2 or "403" not in message:
                 raise TransferError(f"could not read {name!r}: {message}") from None
             archive.reader.refresh_url(url)
