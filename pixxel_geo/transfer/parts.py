@@ -55,6 +55,7 @@ def fetch_parts(
     size = remote.size
     assert size is not None
     ledger = _open_ledger(session, remote.identity, connections=connections, part_size=part_size)
+    session.ledger = ledger
     resumed = ledger.done_bytes()
     if resumed:
         logger.info(

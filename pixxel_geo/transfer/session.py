@@ -17,6 +17,7 @@ from pixxel_geo.api.events import EventCallback, StateChanged, emit
 from pixxel_geo.transfer.digest import ExpectedDigest
 from pixxel_geo.transfer.progress import ProgressMeter
 from pixxel_geo.transfer.signed_url import RenewableURL
+from pixxel_geo.transfer.state import PartLedger
 
 __all__ = ["BASE_HEADERS", "Stopped", "TransferSession"]
 
@@ -55,6 +56,8 @@ class TransferSession:
         self.cancel = cancel
         self.retry = retry
         self.stop = threading.Event()
+        self.ledger: PartLedger | None = None
+        """The ranged transfer's ledger, once there is one: discarding the partial file silences it."""
 
     def check_stop(self) -> None:
         """Raise :class:`Stopped` if the transfer was cancelled or a part failed."""
@@ -91,7 +94,14 @@ class TransferSession:
         )
 
     def discard_partial(self) -> None:
-        """Delete ``.part`` and ``.part.json``: the next run starts afresh."""
+        """Delete ``.part`` and ``.part.json``: the next run starts afresh.
+
+        The ledger is abandoned first, so that no later flush (a worker's
+        error path, the background sync) writes a sidecar for a partial file
+        that no longer exists.
+        """
+        if self.ledger is not None:
+            self.ledger.abandon()
         for leftover in (self.part_path, self.sidecar_path):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,12 +26,19 @@ from typing import Any
 
 from pixxel_geo.transfer.plan import uniform_parts
 
+if sys.platform != "win32":
+    import fcntl
+
 __all__ = ["PartLedger", "RemoteIdentity", "VerifiedRecords", "write_json_atomically"]
 
 logger = logging.getLogger(__name__)
 
 SIDECAR_VERSION = 2
 VERIFIED_RECORDS_NAME = ".pixxel-verified.json"
+VERIFIED_RECORDS_LOCK_NAME = ".pixxel-verified.lock"
+
+_RECORDS_PROCESS_LOCK = threading.Lock()
+"""Serialises record updates between threads; ``flock`` on the lock file does it between processes."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class PartLedger:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._flushed: list[int] | None = None
+        self._abandoned = False
 
     @classmethod
     def uniform(
@@ -197,9 +206,23 @@ class PartLedger:
         """Record part ``index`` as completely written (in memory)."""
         self.written[index] = self.part_length(index)
 
-    def flush(self) -> None:
-        """Persist the progress now (data first, then the sidecar)."""
+    def abandon(self) -> None:
+        """Never write the sidecar again: the partial file is being discarded.
+
+        Takes the flush lock, so a flush in progress finishes first (and its
+        sidecar is then deleted with the partial file); every later
+        :meth:`flush`, from a worker's error path or the :meth:`syncing`
+        thread, does nothing. Without this a late flush would leave a
+        ``.part.json`` with no ``.part`` beside it.
+        """
         with self._lock:
+            self._abandoned = True
+
+    def flush(self) -> None:
+        """Persist the progress now (data first, then the sidecar); nothing once :meth:`abandon`'ed."""
+        with self._lock:
+            if self._abandoned:
+                return
             snapshot = list(self.written)  # before the sync: only bytes already written
             if snapshot == self._flushed:
                 return
@@ -302,14 +325,44 @@ class VerifiedRecords:
         )
 
     def add(self, file: Path, identity: RemoteIdentity, *, verified: str) -> None:
-        """Record ``file`` (already in place) as a verified copy of ``identity``."""
-        records = self._load()
+        """Record ``file`` (already in place) as a verified copy of ``identity``.
+
+        The read-modify-write of the records file is serialised between
+        threads and processes (see :meth:`_locked`), so downloads finishing at
+        once in the same folder all keep their record; the new file replaces
+        the old one atomically, so readers never see a half-written one.
+
+        Raises:
+            OSError: the folder is not writable.
+        """
         stat = file.stat()
-        records[file.name] = {
+        record = {
             **asdict(identity),
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
             "verified": verified,
             "at": time.time(),
         }
-        write_json_atomically(self.path, records)
+        with self._locked():
+            records = self._load()
+            records[file.name] = record
+            write_json_atomically(self.path, records)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the process lock and an exclusive ``flock`` on the folder's lock file.
+
+        The lock file is separate from the records file because the records
+        file is replaced (a new inode) on every write. Where ``fcntl`` is
+        missing (Windows) only threads of one process are serialised.
+        """
+        with _RECORDS_PROCESS_LOCK:
+            if sys.platform == "win32":
+                yield
+                return
+            fd = os.open(self.path.with_name(VERIFIED_RECORDS_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock

@@ -149,7 +149,7 @@ def test_cancel_keeps_partial_and_resume_skips_finished_parts(
 ) -> None:
     state, url = local_file
     cancel = threading.Event()
-    state.after_ranged = lambda served: served >= 6 and cancel.set()
+    state.after_ranged = lambda served: cancel.set() if served >= 6 else None
 
     with pytest.raises(TransferCancelled, match="resumes"):
         fetch(
@@ -192,7 +192,7 @@ def test_existing_verified_file_is_skipped_and_foreign_file_is_refused(
 def test_changed_remote_restarts_cleanly(local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path) -> None:
     state, url = local_file
     cancel = threading.Event()
-    state.after_ranged = lambda served: served >= 3 and cancel.set()
+    state.after_ranged = lambda served: cancel.set() if served >= 3 else None
 
     # leave a partial download of the old version behind
     with pytest.raises(TransferCancelled):
@@ -210,6 +210,24 @@ def test_changed_remote_restarts_cleanly(local_file: tuple[ServerState, str], pa
     out = fetch(url + "?sig=1", tmp_path / "f.bin", part_size=100_000)
     assert out.read_bytes() == payload[::-1]
     assert len([r for r in state.log if r[1] != "bytes=0-0"]) == 11  # every part fetched anew
+
+
+def test_remote_changed_mid_transfer_leaves_neither_part_nor_sidecar(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.chunk_delay = 0.002  # parts take a little while: progress recorded after the last flush
+
+    def change_the_file(served: int) -> None:
+        if served == 2:
+            state.payload = payload[::-1]  # same size, new ETag: the next parts are refused
+
+    state.after_ranged = change_the_file
+    with pytest.raises(IntegrityError, match="changed during the transfer"):
+        fetch(url + "?sig=1", tmp_path / "f.bin", connections=2, part_size=100_000, retry=FAST_RETRY)
+    # the error path's flush and the background sync ran after the discard (fetch joins the sync
+    # thread before returning): neither may leave a sidecar with no partial file beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("corrupt_on_disk", [False, True])
@@ -266,7 +284,7 @@ def test_default_plan_makes_few_requests_per_connection(tmp_path: Path) -> None:
     with serve(state) as url:
         out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=2)
     assert out.read_bytes() == payload
-    ranged = [r[1] for r in state.log if r[1] != "bytes=0-0"]
+    ranged = [r[1] for r in state.log if r[1] and r[1] != "bytes=0-0"]
     expected = plan_parts(len(payload), 2)
     assert len(expected) == 6  # three per connection: 3/4, 3/16, 1/16 of each share
     assert sorted(ranged) == sorted(f"bytes={start}-{end}" for start, end in expected)

@@ -53,7 +53,11 @@ def test_download_is_parallel_verified_and_placed(client: Any, sandbox: Any, cat
     assert {r["status"] for r in requests} == {206}
     finished = [e for e in events if isinstance(e, FileFinished)]
     assert finished and finished[0].verified == "sha-256"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".pixxel-verified.json", paths[0].name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".pixxel-verified.json",
+        ".pixxel-verified.lock",
+        paths[0].name,
+    ]
 
 
 def test_resume_after_sigkill_does_not_refetch_finished_parts(
