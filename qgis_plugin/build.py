@@ -1,7 +1,9 @@
 """Build the QGIS plugin zip: ``python qgis_plugin/build.py [--out dist/]``.
 
-The plugin needs the pure-Python core client (``pixxel_geo.api``) and httpx with
-its pure-Python dependencies. They ship inside the zip under
+The plugin needs the pure-Python core client (``pixxel_geo.api``), the core's
+GDAL path builders (``pixxel_geo/io/gdal_options.py`` alone: it imports only the
+standard library at module level, rasterio only inside functions the plugin never
+calls) and httpx with its pure-Python dependencies. They ship inside the zip under
 ``pixxel_plugin/_vendor/``, with every import of a vendored package rewritten to
 a relative import (``import httpx`` becomes ``from .. import httpx``), so
 nothing is added to ``sys.path`` and nothing can shadow another plugin's
@@ -40,13 +42,19 @@ DEFAULT_SITE_PACKAGES = REPO / ".venv" / "lib" / "python3.11" / "site-packages"
 THIRD_PARTY = ("httpx", "httpcore", "h11", "idna", "certifi")
 VENDORED = (*THIRD_PARTY, "pixxel_geo")
 
+# Single modules of the core shipped besides pixxel_geo/api (each must import nothing heavy at
+# module level); their package gets a docstring-only __init__.py, not the real (heavy) one.
+CORE_MODULES = ("io/gdal_options.py",)
+CORE_PACKAGE_INIT = '"""Part of pixxel_geo vendored into the QGIS plugin by qgis_plugin/build.py (do not edit)."""\n'
+
 # Files never shipped: CLIs that import click/rich, test suites, caches.
 SKIP_FILES = {("httpx", "_main.py"), ("idna", "cli.py"), ("certifi", "__main__.py"), ("idna", "__main__.py")}
 SKIP_DIRS = {"__pycache__", "tests"}
 
 PIXXEL_GEO_SHIM = '''"""The pixxel_geo core client, vendored into the QGIS plugin by qgis_plugin/build.py.
 
-Only ``pixxel_geo.api`` ships here (httpx only): no numpy, rasterio or geopandas.
+Only ``pixxel_geo.api`` (httpx only) and ``pixxel_geo.io.gdal_options`` (the GDAL path
+builders, standard library only) ship here: no numpy, rasterio or geopandas.
 """
 
 from ._version import __version__
@@ -163,6 +171,13 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
     core = vendor_dir / "pixxel_geo"
     _copy_tree(REPO / "pixxel_geo" / "api", core / "api", "pixxel_geo")
     shutil.copy2(REPO / "pixxel_geo" / "_version.py", core / "_version.py")
+    for module in CORE_MODULES:
+        target = core / module
+        target.parent.mkdir(parents=True, exist_ok=True)
+        package_init = target.parent / "__init__.py"
+        if not package_init.exists():
+            package_init.write_text(CORE_PACKAGE_INIT, encoding="utf-8")
+        shutil.copy2(REPO / "pixxel_geo" / module, target)
     (core / "__init__.py").write_text(PIXXEL_GEO_SHIM, encoding="utf-8")
     if (REPO / "LICENSE").is_file():
         shutil.copy2(REPO / "LICENSE", vendor_dir / "licenses" / "pixxel_geo-LICENSE")

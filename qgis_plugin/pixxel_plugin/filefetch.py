@@ -6,6 +6,10 @@ bounded, progress is reported after each piece, cancellation takes effect
 between pieces (and aborts the piece in flight). The bytes go to
 ``<dest>.part``, are checked against the size in ``Content-Range`` and the
 server's ``Repr-Digest: sha-256`` when sent, then renamed into place.
+
+A ``200`` (the whole file) is accepted only as the answer to the first piece: a
+server that stops honouring ``Range`` mid-way would otherwise have its whole
+file appended after the bytes already written.
 """
 
 from __future__ import annotations
@@ -21,17 +25,52 @@ from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
 from qgis.PyQt.QtCore import QByteArray, QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
-from .transport import redact_urls
+from ._vendor.pixxel_geo.api._redact import redact_urls
 
-__all__ = ["FetchError", "fetch_to_file"]
+__all__ = ["FetchError", "RangeIgnoredError", "fetch_to_file", "safe_file_stem"]
 
 DEFAULT_PIECE = 8 * 1024 * 1024
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_STEM = 120
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _SHA256 = re.compile(r"sha-256=:([A-Za-z0-9+/=]+):")
 
 
 class FetchError(RuntimeError):
     """The file could not be fetched (message without the URL's query)."""
+
+
+class RangeIgnoredError(FetchError):
+    """The server answered a later piece with the whole file (200): it stopped honouring ``Range``.
+
+    The ``.part`` file, holding the valid bytes received before, is kept.
+    """
+
+
+def safe_file_stem(name: str | None, fallback: str = "product") -> str:
+    """``name`` made safe as a file name inside a chosen folder (API-supplied ids are untrusted).
+
+    Every run of characters other than letters, digits, ``.``, ``_``, ``-`` becomes
+    ``_`` (so no ``/``, ``\\`` or drive colon survives), leading and trailing ``.`` and
+    ``_`` are dropped (no ``..``, no hidden files), and the length is capped.
+
+    Args:
+        name: e.g. a catalog's ``item_id``.
+        fallback: used when nothing of ``name`` is left.
+
+    Returns:
+        A non-empty name without path separators that is neither ``.`` nor ``..``.
+
+    Example:
+        >>> safe_file_stem("../../etc/passwd")
+        'etc_passwd'
+        >>> safe_file_stem("/abs/olute"), safe_file_stem("..", "cat-1")
+        ('abs_olute', 'cat-1')
+    """
+    stem = _UNSAFE_CHARS.sub("_", name or "").strip("._")[:MAX_STEM].strip("._")
+    if stem:
+        return stem
+    return _UNSAFE_CHARS.sub("_", fallback).strip("._")[:MAX_STEM].strip("._") or "product"
 
 
 def _get_piece(url: QUrl, start: int, end: int, feedback: QgsFeedback | None) -> tuple[int, dict[str, str], bytes]:
@@ -74,7 +113,9 @@ def fetch_to_file(
 
     Raises:
         FetchError: refused or expired URL (403), a broken answer, a size or
-            checksum mismatch, or cancellation.
+            checksum mismatch, or cancellation (the part file is removed).
+        RangeIgnoredError: a later piece came back as the whole file (200); the
+            part file is kept.
 
     Example:
         >>> fetch_to_file(download.signed_url, Path("/data/scene.zip"))  # doctest: +SKIP
@@ -95,6 +136,12 @@ def fetch_to_file(
                     raise FetchError(f"The file server answered {status} for {dest.name}.")
                 match = _SHA256.search(headers.get("repr-digest", ""))
                 expected_sha = expected_sha or (match.group(1) if match else None)
+                if status == 200 and done:
+                    raise RangeIgnoredError(
+                        f"The file server stopped honouring range requests after {done} bytes of {dest.name} "
+                        f"(it sent the whole file again), so the download cannot continue safely. "
+                        f"The bytes received so far are kept in {part.name}; try again later."
+                    )
                 if status == 200:  # no range support: the whole file came at once
                     total = len(body)
                 else:
@@ -114,6 +161,8 @@ def fetch_to_file(
         if expected_sha and base64.b64encode(digest.digest()).decode("ascii") != expected_sha:
             raise FetchError(f"{dest.name}: the SHA-256 does not match the server's digest; try again.")
         os.replace(part, dest)
+    except RangeIgnoredError:
+        raise
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -4,7 +4,9 @@ A product is a zip at a signed URL whose ``<item_id>.tif`` member is a COG;
 QGIS's GDAL reads it by range requests. QGIS 3.22's gdal provider mangles any
 path containing ``.zip``, so the inner URL is given to ``/vsicurl`` as a fully
 percent-encoded ``url=`` option (``.`` too), which QGIS leaves alone and GDAL
-decodes once. ``use_head=no``: the signed URLs refuse HEAD.
+decodes once. ``use_head=no``: the signed URLs refuse HEAD. The path comes from
+the core's ``pixxel_geo.io.gdal_options.vsizip_path`` (vendored), so the plugin and
+the core spell it one way.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from osgeo import ogr
 from qgis.core import (
@@ -28,6 +29,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
+
+# Imported as a module of its package, so QGIS's import hook records the package
+# (pixxel_geo.io) too and unloading the plugin removes it.
+from ._vendor.pixxel_geo.io import gdal_options
 
 __all__ = [
     "CATALOG_ID_PROPERTY",
@@ -64,12 +69,14 @@ FOOTPRINT_FIELDS = (
 def vsi_uri(signed_url: str, member: str) -> str:
     """The GDAL path of ``member`` inside the zip at ``signed_url``, in the spelling QGIS keeps.
 
+    The core's ``gdal_options.vsizip_path``: the URL fully percent-encoded, ``.`` as ``%2E`` too, so
+    QGIS 3.20-3.38 never see ``.zip`` in the source (the plugin's tests pin this).
+
     Example:
         >>> vsi_uri("http://h/f.zip?sig=1", "a.tif")
         '/vsizip/{/vsicurl?use_head=no&list_dir=no&url=http%3A%2F%2Fh%2Ff%2Ezip%3Fsig%3D1}/a.tif'
     """
-    encoded = quote(signed_url, safe="").replace(".", "%2E")
-    return f"/vsizip/{{/vsicurl?use_head=no&list_dir=no&url={encoded}}}/{member}"
+    return gdal_options.vsizip_path(signed_url, member)
 
 
 def member_name(catalog: Any) -> str:

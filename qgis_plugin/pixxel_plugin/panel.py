@@ -26,9 +26,9 @@ from qgis.PyQt.QtWidgets import QDockWidget, QFileDialog, QTableWidgetItem
 
 from . import layers, service, settings
 from ._vendor import pixxel_geo as px
-from .filefetch import fetch_to_file
+from ._vendor.pixxel_geo.api._redact import redact_urls
+from .filefetch import fetch_to_file, safe_file_stem
 from .tasks import FunctionTask, TaskRunner
-from .transport import redact_urls
 from .ui import PanelWidgets
 
 __all__ = ["PixxelDock"]
@@ -424,7 +424,11 @@ class PixxelDock(QDockWidget):
             self.w.folder_edit.setText(folder)
 
     def download_selected(self) -> list[FunctionTask]:
-        """Download each selected product to ``<folder>/<item_id>.zip`` (one task each)."""
+        """Download each selected product to ``<folder>/<item_id>.zip`` (one task each).
+
+        The item id comes from the API: it is made a plain file name first (see
+        :func:`~pixxel_plugin.filefetch.safe_file_stem`), so it cannot leave the folder.
+        """
         folder = Path(self.w.folder_edit.text().strip()).expanduser()
         if not self.w.folder_edit.text().strip() or not folder.is_dir():
             self.notify(f"Choose an existing download folder first (got {str(folder)!r}).", Qgis.Warning)
@@ -434,8 +438,12 @@ class PixxelDock(QDockWidget):
         return [t for c in chosen if (t := self.download(c, folder)) is not None]
 
     def download(self, catalog: Any, folder: Path) -> FunctionTask | None:
-        """Stream one product to ``folder`` through QGIS's network stack, with progress."""
-        dest = folder / f"{catalog.item_id or catalog.id}.zip"
+        """Stream one product to ``folder/<item_id>.zip`` through QGIS's network stack, with progress.
+
+        The file name is :func:`safe_file_stem` of the API-supplied item id (an absolute
+        path or ``../`` in it cannot escape ``folder``).
+        """
+        dest = folder / f"{safe_file_stem(catalog.item_id, catalog.id)}.zip"
         known = self._download_ids.get(catalog.id)
 
         def work(target: service.ApiTarget, task: FunctionTask) -> Any:

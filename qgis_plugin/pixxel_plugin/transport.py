@@ -11,15 +11,14 @@ by :mod:`pixxel_plugin.filefetch` in ranged pieces instead.
 
 from __future__ import annotations
 
-import re
-
 from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
 from qgis.PyQt.QtCore import QByteArray, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from ._vendor import httpx
+from ._vendor.pixxel_geo.api._redact import redact_urls
 
-__all__ = ["QgisTransport", "redact_urls"]
+__all__ = ["QgisTransport"]
 
 # Qt and QGIS set these themselves; passing httpx's Accept-Encoding would also stop
 # Qt from decompressing replies for us.
@@ -34,17 +33,6 @@ _CONNECT_ERRORS = {
     QNetworkReply.SslHandshakeFailedError,
     QNetworkReply.UnknownProxyError,
 }
-_URL_QUERY = re.compile(r"(https?://[^\s?#\"']*)\?[^\s\"']*")
-
-
-def redact_urls(text: str) -> str:
-    """Remove query strings (signatures, tokens) from every URL in ``text``.
-
-    Example:
-        >>> redact_urls("failed: http://h/f.zip?X-Sig=abc done")
-        'failed: http://h/f.zip?… done'
-    """
-    return _URL_QUERY.sub(r"\1?…", text)
 
 
 def _safe_url(url: httpx.URL) -> str:

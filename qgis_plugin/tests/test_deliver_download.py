@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import wait_idle
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QTimer
@@ -109,3 +116,99 @@ def test_download_without_folder_says_what_to_do(searched: Any, qgis_iface: Any)
     dock.w.folder_edit.setText("")
     assert dock.download_selected() == []
     assert any("download folder" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+
+
+def test_download_names_stay_inside_the_folder_whatever_the_item_id(searched: Any, qtbot: Any, tmp_path: Path) -> None:
+    """The item id is API-supplied: ``../`` or an absolute path in it must not leave the chosen folder."""
+    dock = searched
+    folder = tmp_path / "chosen"
+    outside = tmp_path / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    catalog = dock.catalogs[0]
+    hostile = [
+        dataclasses.replace(catalog, details={**catalog.details, "id": item_id})
+        for item_id in ("../escaped", str(outside / "absolute"), "..")
+    ]
+    assert hostile[0].item_id == "../escaped"
+    written = []
+    for item in hostile:
+        with qtbot.waitSignal(dock.download_finished, timeout=60_000) as blocker:
+            assert dock.download(item, folder) is not None
+        wait_idle(qtbot, dock)
+        written.append(Path(blocker.args[0]))
+    assert [p.parent for p in written] == [folder] * 3
+    assert written[0].name == "escaped.zip"
+    assert written[1].name.endswith("_outside_absolute.zip") and not written[1].name.startswith(("_", "."))
+    assert written[2].name == f"{catalog.id}.zip"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen", "outside"]
+    assert not list(outside.iterdir())
+    for path in written:
+        with zipfile.ZipFile(path) as zf:
+            assert zf.testzip() is None
+
+
+RANGE_THEN_WHOLE_SERVER = """
+import http.server, re, sys
+from pathlib import Path
+
+BODY = bytes(range(256)) * 1200  # 307200 bytes
+seen = []
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        seen.append(self.path)
+        match = re.match(r"bytes=(\\d+)-(\\d+)", self.headers.get("Range", ""))
+        if match and len(seen) == 1:  # honour Range once, then answer 200 with the whole file
+            start, end = int(match[1]), min(int(match[2]), len(BODY) - 1)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(BODY)}")
+            chunk = BODY[start : end + 1]
+        else:
+            self.send_response(200)
+            chunk = BODY
+        self.send_header("Content-Length", str(len(chunk)))  # and no Repr-Digest
+        self.end_headers()
+        self.wfile.write(chunk)
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+Path(sys.argv[1]).write_text(str(server.server_address[1]))
+server.serve_forever()
+"""
+
+
+@pytest.fixture
+def range_then_whole_server(tmp_path: Path) -> Any:
+    """A file server (its own process, no digest) that honours ``Range`` once, then sends 200s."""
+    script = tmp_path / "server.py"
+    script.write_text(RANGE_THEN_WHOLE_SERVER)
+    port_file = tmp_path / "port"
+    process = subprocess.Popen([sys.executable, str(script), str(port_file)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the test file server did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{int(port_file.read_text())}/files/p.zip?X-Sig=secret"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_a_whole_file_answer_after_the_first_piece_is_refused(
+    plugin: Any, range_then_whole_server: str, tmp_path: Path
+) -> None:
+    from pixxel_plugin.filefetch import FetchError, fetch_to_file
+
+    body = bytes(range(256)) * 1200
+    dest = tmp_path / "p.zip"
+    with pytest.raises(FetchError, match="stopped honouring range requests after 100000 bytes") as caught:
+        fetch_to_file(range_then_whole_server, dest, piece_size=100_000)
+    assert "secret" not in str(caught.value)
+    assert not dest.exists()  # no corrupt file renamed into place
+    part = tmp_path / "p.zip.part"
+    assert part.read_bytes() == body[:100_000]  # kept: the valid bytes before the server changed its mind

@@ -36,11 +36,31 @@ def test_transport_get_post_delete_and_errors(plugin: Any, sandbox: Any) -> None
 
 
 def test_helpers(plugin: Any) -> None:
+    from pixxel_plugin._vendor.pixxel_geo.api import _redact
+    from pixxel_plugin._vendor.pixxel_geo.io import gdal_options
+
+    from pixxel_plugin import transport
+    from pixxel_plugin.filefetch import safe_file_stem
     from pixxel_plugin.layers import rgb_band_indices, vsi_uri
-    from pixxel_plugin.transport import redact_urls
 
     assert rgb_band_indices([400, 440, 480, 520, 560, 600, 640, 680]) == (7, 5, 3)
     assert rgb_band_indices([None, None]) == (1, 2, 2)
-    uri = vsi_uri("http://127.0.0.1:8/files/a/catalogs.zip?X-Sig=a.b", "x.tif")
-    assert ".zip" not in uri and uri.endswith("}/x.tif") and "use_head=no" in uri
-    assert redact_urls("at https://h/p.zip?X-Sig=secret now") == "at https://h/p.zip?… now"
+    url = "http://127.0.0.1:8/files/a/catalogs.zip?X-Sig=a.b"
+    uri = vsi_uri(url, "x.tif")
+    # The core's one implementation, in the spelling QGIS 3.20-3.38 leave alone ("." as %2E).
+    assert uri == gdal_options.vsizip_path(url, "x.tif")
+    assert ".zip" not in uri and "%2Ezip%3FX-Sig%3Da%2Eb}" in uri
+    assert uri.startswith("/vsizip/{/vsicurl?use_head=no&list_dir=no&url=") and uri.endswith("}/x.tif")
+
+    # The core's redaction: plain query strings and percent-encoded ones (as GDAL quotes the layer source).
+    assert transport.redact_urls is _redact.redact_urls
+    assert _redact.redact_urls("at https://h/p.zip?X-Sig=secret now") == "at https://h/p.zip?… now"
+    gdal_message = f"HTTP error 403 opening {uri}"
+    assert "X-Sig" not in _redact.redact_urls(gdal_message)
+
+    assert safe_file_stem("ok-Name_1.v2") == "ok-Name_1.v2"
+    assert safe_file_stem("../../etc/passwd") == "etc_passwd"
+    assert safe_file_stem("/abs/path") == "abs_path"
+    assert safe_file_stem("C:\\x\\y") == "C_x_y"
+    assert safe_file_stem("..", "cat-1") == "cat-1" and safe_file_stem(None, "../..") == "product"
+    assert len(safe_file_stem("a" * 500)) <= 120
