@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,11 +40,23 @@ __all__ = [
 
 _lock = threading.Lock()
 _clients: dict[ClientConfig, Any] = {}
-_download_ids: dict[tuple[str, str, str], str] = {}
-_download_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_download_ids: dict[tuple[str, str, str, str], str] = {}
+_download_locks: dict[tuple[str, str, str, str], threading.Lock] = {}
 _urls: dict[str, str] = {}
 
 DOWNLOAD_WAIT_SECONDS = 600.0
+
+
+def _account_tag(config: ClientConfig) -> str:
+    """A short fingerprint of the config's API key (never the key), for cache keys.
+
+    Sources, their archives and the download resources made for them are shared per
+    API and *account*: another key (e.g. one set after a call without any) never
+    reuses what an earlier one made or could not make.
+    """
+    if not config.api_key:
+        return "nokey"
+    return hashlib.sha256(config.api_key.encode()).hexdigest()[:8]
 
 
 def _is_open(client: Any) -> bool:
@@ -129,7 +142,7 @@ class DownloadURLSource(_ClientMixin):
 
     @property
     def key(self) -> str:
-        return f"download:{self.config.base_url}:{self.download_id}"
+        return f"download:{self.config.base_url}:{_account_tag(self.config)}:{self.download_id}"
 
     def signed_url(self, fresh: bool = False) -> str:
         """The download's signed URL; ``fresh=True`` asks the API again."""
@@ -187,7 +200,7 @@ class CatalogURLSource(_ClientMixin):
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.config.base_url}:{self.resource_id}"
+        return f"{self.kind}:{self.config.base_url}:{_account_tag(self.config)}:{self.resource_id}"
 
     def download_id(self) -> str:
         """The download resource serving this catalog (created on first use in the process).
@@ -195,7 +208,7 @@ class CatalogURLSource(_ClientMixin):
         Concurrent first calls for one catalog create a single download: the others wait
         for it (one lock per catalog, so other catalogs are not held up).
         """
-        cache_key = (self.config.base_url, self.kind, self.resource_id)
+        cache_key = (self.config.base_url, _account_tag(self.config), self.kind, self.resource_id)
         with _lock:
             known = _download_ids.get(cache_key)
             if known:

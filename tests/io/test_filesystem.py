@@ -167,7 +167,9 @@ def test_pickles_as_plain_arguments(fs: Any, catalog: Any) -> None:
     assert clone.ls(f"catalogs/{catalog.id}", detail=False) == fs.ls(f"catalogs/{catalog.id}", detail=False)
 
 
-def test_geopandas_reads_the_footprint_through_pixxel_url(sandbox: Any, catalog: Any, local_product: Path) -> None:
+def test_geopandas_reads_the_footprint_through_pixxel_url(
+    sandbox: Any, client: Any, catalog: Any, local_product: Path
+) -> None:
     import geopandas as gpd
 
     footprint = next(local_product.glob("*_footprint.geojson"))
@@ -176,7 +178,7 @@ def test_geopandas_reads_the_footprint_through_pixxel_url(sandbox: Any, catalog:
         gdf = gpd.read_file(f)
     expected = gpd.read_file(footprint)
     assert gdf.geometry.iloc[0].equals_exact(expected.geometry.iloc[0], 1e-9)
-    vector = px.read_vector(catalog.id, footprint.name, client=px.Client(api_key=sandbox.token, base_url=sandbox.url))
+    vector = px.read_vector(catalog.id, footprint.name, client=client)
     assert vector.geometry.iloc[0].equals_exact(expected.geometry.iloc[0], 1e-9)
 
 

@@ -110,3 +110,56 @@ def test_zip64_directory_and_local_headers_are_parsed() -> None:
         assert f.read(10) == DATA[1234:1244]
         assert f.get_byte_ranges([0, 4000], [3, 5]) == [DATA[:3], DATA[4000:4005]]
     assert archive.read("b.json") == b'{"x": 1}'
+
+
+def _flaky(failures: int, retry_after: str | None) -> tuple[httpx.MockTransport, list[int]]:
+    """Answer 503 (with ``Retry-After``) ``failures`` times, then serve :data:`DATA`."""
+    calls: list[int] = []
+    serve = _serve(DATA)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) <= failures:
+            headers = {"Retry-After": retry_after} if retry_after is not None else {}
+            return httpx.Response(503, headers=headers)
+        return serve.handle_request(request)
+
+    return httpx.MockTransport(handler), calls
+
+
+def test_range_reads_retry_as_the_policy_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pixxel_geo.api._retry import RetryPolicy
+    from pixxel_geo.io import reader as reader_module
+
+    waits: list[float] = []
+    monkeypatch.setattr(reader_module.time, "sleep", waits.append)
+    transport, calls = _flaky(4, None)
+    policy = RetryPolicy(max_attempts=5, backoff_base=0.0)
+    reader = RangeReader(StaticURLSource("http://files.test/p.zip?sig=s"), transport=transport, retry=policy)
+    assert reader.read(0, 10) == DATA[:10]
+    assert len(calls) == 5
+    assert waits == [0.0] * 4
+
+
+def test_retry_after_in_any_form_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pixxel_geo.api._retry import RetryPolicy
+    from pixxel_geo.io import reader as reader_module
+
+    waits: list[float] = []
+    monkeypatch.setattr(reader_module.time, "sleep", waits.append)
+    transport, _ = _flaky(1, "1.5")
+    reader = RangeReader(StaticURLSource("http://files.test/p.zip?sig=s"), transport=transport, retry=RetryPolicy())
+    assert reader.read(0, 10) == DATA[:10]
+    assert waits == [1.5]
+
+
+def test_a_source_with_a_client_config_brings_its_policy() -> None:
+    from pixxel_geo.api._config import resolve_config
+    from pixxel_geo.api._retry import RetryPolicy
+    from pixxel_geo.io.sources import CatalogURLSource
+
+    policy = RetryPolicy(max_attempts=2)
+    config = resolve_config(api_key="k", base_url="http://127.0.0.1:9", retry=policy)
+    reader = RangeReader(CatalogURLSource("cat_1", config))
+    assert reader.retry == policy
+    assert pickle.loads(pickle.dumps(reader)).retry == policy

@@ -1,0 +1,140 @@
+"""Which API client a source asks with, and how many download resources it creates.
+
+A sandbox of this module's own (a new base URL) keeps the process-wide caches of download
+ids, URLs and archives from the rest of the session out of these tests.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import httpx
+import pytest
+
+import pixxel_geo as px
+from pixxel_geo.api._config import resolve_config
+from pixxel_geo.api.errors import PixxelError
+from pixxel_geo.io.filesystem import PixxelFileSystem
+from pixxel_geo.io.sources import CatalogURLSource, client_for, resolve_source
+from pixxel_geo.sandbox import Sandbox, SandboxSettings
+
+SETTINGS = SandboxSettings(bands=4, width=64, height=64, count=6, download_seconds=0.2)
+
+
+@pytest.fixture(scope="module")
+def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with Sandbox.launch(
+        data_dir=tmp_path_factory.mktemp("sources-sandbox"), token="sources-token-0123456789", settings=SETTINGS
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def catalog_ids(own_sandbox: Sandbox) -> list[str]:
+    ids: list[str] = own_sandbox.info()["catalog_ids"]
+    assert len(ids) == SETTINGS.count
+    return ids
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Real HTTP, with a record of the requests that went through this transport."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.seen: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.seen.append((request.method, request.url.path))
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _creates(sb: Sandbox) -> list[dict[str, Any]]:
+    return [r for r in sb.requests("/v0/catalogs/download") if r["method"] == "POST"]
+
+
+def test_concurrent_first_reads_create_one_download(own_sandbox: Sandbox, catalog_ids: list[str]) -> None:
+    config = resolve_config(api_key=own_sandbox.token, base_url=own_sandbox.url)
+    own_sandbox.reset_requests()
+    start = threading.Barrier(8)
+    found: list[str] = []
+    errors: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            start.wait()
+            found.append(CatalogURLSource(catalog_ids[0], config).download_id())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=resolve) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(found) == 8 and len(set(found)) == 1
+    assert len(_creates(own_sandbox)) == 1
+
+
+def test_the_callers_client_is_the_one_used(own_sandbox: Sandbox, catalog_ids: list[str]) -> None:
+    transport = CountingTransport()
+    with px.Client(api_key=own_sandbox.token, base_url=own_sandbox.url, transport=transport) as client:
+        resolved = resolve_source(catalog_ids[1], client)
+        assert resolved.archive.names()
+        assert ("POST", "/v0/catalogs/download") in transport.seen
+        source = resolved.archive.source
+        assert source.client is client
+        before = len(transport.seen)
+        source.signed_url(fresh=True)
+        assert len(transport.seen) > before  # re-signing asks through the caller's transport too
+        # Pickles as ids and config: a worker uses a client of its own.
+        assert pickle.loads(pickle.dumps(source)).client is None
+    # Once the caller closed it, the source falls back to the shared client for its config.
+    assert source.signed_url(fresh=True).startswith(own_sandbox.url)
+
+
+def test_a_key_set_after_a_failed_call_is_used(
+    own_sandbox: Sandbox, catalog_ids: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PIXXEL_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("PIXXEL_API_URL", own_sandbox.url)
+    monkeypatch.delenv("PIXXEL_API_KEY", raising=False)
+    with pytest.raises(PixxelError):
+        resolve_source(catalog_ids[2]).archive.names()
+    assert client_for(None).config.api_key is None
+    monkeypatch.setenv("PIXXEL_API_KEY", own_sandbox.token)
+    assert client_for(None).config.api_key == own_sandbox.token
+    assert resolve_source(catalog_ids[2]).archive.names()
+
+
+def test_filesystem_shares_the_client_of_its_config(own_sandbox: Sandbox) -> None:
+    fs = PixxelFileSystem(api_key=own_sandbox.token, base_url=own_sandbox.url)
+    assert fs.client is client_for(resolve_config(api_key=own_sandbox.token, base_url=own_sandbox.url))
+
+
+def test_resolving_a_path_with_a_client_leaves_cached_filesystems_alone(
+    own_sandbox: Sandbox, catalog_ids: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PIXXEL_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("PIXXEL_API_KEY", own_sandbox.token)
+    if "pixxel" not in fsspec.registry:
+        fsspec.register_implementation("pixxel", "pixxel_geo.io.filesystem.PixxelFileSystem")
+    shared = fsspec.filesystem("pixxel", base_url=own_sandbox.url)
+    transport = CountingTransport()
+    with px.Client(api_key=own_sandbox.token, base_url=own_sandbox.url, transport=transport) as mine:
+        resolved = resolve_source(f"pixxel://catalogs/{catalog_ids[3]}/", mine)
+        assert resolved.archive.names()
+        assert resolved.archive.source.client is mine
+        assert ("POST", "/v0/catalogs/download") in transport.seen
+        assert fsspec.filesystem("pixxel", base_url=own_sandbox.url) is shared
+        assert shared.client is not mine
