@@ -180,6 +180,11 @@ class Client(BaseClient):
             else:
                 answer, error = self._step(step)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (a closed client sends nothing more)."""
+        return self._http.is_closed
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -288,6 +293,11 @@ class AsyncClient(BaseClient):
                 yield step.value
             else:
                 answer, error = await self._step(step)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called (a closed client sends nothing more)."""
+        return self._http.is_closed
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -60,9 +60,7 @@ def _account_tag(config: ClientConfig) -> str:
 
 
 def _is_open(client: Any) -> bool:
-    # px.Client has no public "closed" flag; its httpx pool has one.
-    http = getattr(client, "_http", None)
-    return not bool(getattr(http, "is_closed", False))
+    return not getattr(client, "closed", False)
 
 
 def client_for(config: ClientConfig | None) -> Any:

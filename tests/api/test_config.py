@@ -58,4 +58,5 @@ def test_config_pickles_and_rebuilds_a_client():
     clone = pickle.loads(pickle.dumps(config))
     assert clone == config
     with px.Client.from_config(clone) as client:
-        assert client.config.api_key == "k"
+        assert client.config.api_key == "k" and not client.closed
+    assert client.closed
