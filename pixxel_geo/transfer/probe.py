@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -23,6 +24,8 @@ class Probe:
     etag: str | None
     digest: ExpectedDigest | None
     ranged: bool
+    round_trip: float | None = None
+    """Seconds from sending the probe to its answer's headers (connection setup included)."""
 
     @property
     def identity(self) -> RemoteIdentity:
@@ -41,8 +44,10 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
     while True:
         session.check_stop()
         url, generation = session.url.get()
+        sent = time.monotonic()
         try:
             with http.stream("GET", url, headers={**BASE_HEADERS, "Range": "bytes=0-0"}) as response:
+                round_trip = time.monotonic() - sent
                 status = response.status_code
                 headers = response.headers
                 if status in (206, 416):
@@ -58,6 +63,7 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
                         etag=headers.get("ETag"),
                         digest=parse_digest_header(headers.get("Repr-Digest")),
                         ranged=status == 206,
+                        round_trip=round_trip,
                     )
                 if status == 200:
                     length = headers.get("Content-Length")

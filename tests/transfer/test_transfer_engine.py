@@ -19,6 +19,7 @@ from pixxel_geo.api.errors import (
 )
 from pixxel_geo.api.events import Event, Progress, Started, StateChanged
 from pixxel_geo.transfer import FileFinished, fetch
+from pixxel_geo.transfer import parts as parts_module
 from pixxel_geo.transfer.plan import plan_parts
 from tests.transfer.transfer_range_server import ServerState, serve
 
@@ -288,3 +289,41 @@ def test_default_plan_makes_few_requests_per_connection(tmp_path: Path) -> None:
     expected = plan_parts(len(payload), 2)
     assert len(expected) == 6  # three per connection: 3/4, 3/16, 1/16 of each share
     assert sorted(ranged) == sorted(f"bytes={start}-{end}" for start, end in expected)
+
+
+@pytest.mark.parametrize(
+    ("near", "fast_rate", "chunk_delay", "expected"),
+    [
+        (True, 1.0, 0.0, 2),  # near and fast: the first connections are enough
+        (True, parts_module.FAST_LINK_RATE, 0.05, 8),  # near but slow: the rest are opened
+        (False, 1.0, 0.0, 8),  # distant: all at once, no waiting
+    ],
+)
+def test_connections_opened_follow_the_link(
+    local_file: tuple[ServerState, str],
+    payload: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    near: bool,
+    fast_rate: float,
+    chunk_delay: float,
+    expected: int,
+) -> None:
+    state, url = local_file
+    state.chunk_delay = chunk_delay
+    monkeypatch.setattr(parts_module, "NEAR_ROUND_TRIP", 60.0 if near else 0.0)
+    monkeypatch.setattr(parts_module, "FAST_LINK_RATE", fast_rate)
+    monkeypatch.setattr(parts_module, "FAST_LINK_WINDOW", 0.5)  # long enough for the first bytes to arrive
+    used: list[int] = []
+    real_run = parts_module._Workers.run
+
+    def recording_run(self: parts_module._Workers, connections: int, *, near: bool = False) -> None:
+        try:
+            real_run(self, connections, near=near)
+        finally:
+            used.append(self.started)
+
+    monkeypatch.setattr(parts_module._Workers, "run", recording_run)
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=8, part_size=100_000)
+    assert out.read_bytes() == payload
+    assert used == [expected]
