@@ -28,6 +28,7 @@ from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError
 from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
 from pixxel_geo.io.reader import RangeReader, URLSource, redact_url
+from pixxel_geo.io.tile_readahead import TileReadAhead, parse_tile_layout
 from pixxel_geo.io.zipindex import (
     EOCD_SEARCH_BYTES,
     LOCAL_HEADER_SIZE,
@@ -70,6 +71,7 @@ class ZipArchive:
         self._data_offsets: dict[str, int] = {}
         self._heads: dict[str, bytes] = {}
         self._prefetchers: dict[str, BandPrefetcher | None] = {}
+        self._tile_readaheads: dict[str, TileReadAhead | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -190,10 +192,20 @@ class ZipArchive:
         if name not in self._prefetchers:
             with self._lock:
                 if name not in self._prefetchers:
-                    self._prefetchers[name] = self._make_prefetcher(name)
+                    made = self._make_prefetcher(name)
+                    self._prefetchers[name] = made if isinstance(made, BandPrefetcher) else None
         return self._prefetchers[name]
 
-    def _make_prefetcher(self, name: str) -> BandPrefetcher | None:
+    def tile_readahead(self, name: str) -> TileReadAhead | None:
+        """The tile read-ahead for a pixel-interleaved GeoTIFF member with large tiles (``None`` for others)."""
+        if name not in self._tile_readaheads:
+            with self._lock:
+                if name not in self._tile_readaheads:
+                    made = self._make_prefetcher(name, tiles=True)
+                    self._tile_readaheads[name] = made if isinstance(made, TileReadAhead) else None
+        return self._tile_readaheads[name]
+
+    def _make_prefetcher(self, name: str, tiles: bool = False) -> BandPrefetcher | TileReadAhead | None:
         if not name.lower().endswith((".tif", ".tiff")):
             return None
         offset, size = self._data_offsets[name], self.member(name).compressed_size
@@ -209,6 +221,9 @@ class ZipArchive:
             return self.reader.read_ranges([(offset + s, offset + min(e, size)) for s, e in ranges])
 
         try:
+            if tiles:
+                layout = parse_tile_layout(read)
+                return TileReadAhead(layout, fetch) if layout is not None else None
             table = parse_tile_table(read)
         except (struct.error, ValueError):
             return None
@@ -296,8 +311,11 @@ class MemberFile(io.RawIOBase):
             return self._head[start:end]
         first, last = start // _BLOCK, (end - 1) // _BLOCK
         if last - first > 4:
-            # A large read: fetch exactly, do not pollute the block cache.
-            return self._fetch([(start, end)])[0]
+            # A large read: a piece of a big tile (fetched whole, with the next tiles ahead),
+            # else fetched exactly, without polluting the block cache.
+            readahead = self.archive.tile_readahead(self.name)
+            data = readahead.read(start, end) if readahead is not None else None
+            return data if data is not None else self._fetch([(start, end)])[0]
         missing = [b for b in range(first, last + 1) if b not in self._blocks]
         if missing:
             spans = [(b * _BLOCK, min(self.size, (b + 1) * _BLOCK)) for b in missing]
@@ -349,7 +367,12 @@ class MemberFile(io.RawIOBase):
         if todo:
             spans = [(offsets[i], min(self.size, offsets[i] + sizes[i])) for i in todo]
             prefetcher = self.archive.prefetcher(self.name)
-            blobs = prefetcher.get(spans) if prefetcher is not None else self._fetch(spans)
+            readahead = self.archive.tile_readahead(self.name) if prefetcher is None and len(spans) == 1 else None
+            one = readahead.read(*spans[0]) if readahead is not None else None
+            if one is not None:
+                blobs = [one]
+            else:
+                blobs = prefetcher.get(spans) if prefetcher is not None else self._fetch(spans)
             for i, blob in zip(todo, blobs, strict=True):
                 out[i] = blob
         if offsets:

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["BandPrefetcher", "TileTable", "parse_tile_table"]
+__all__ = ["BandPrefetcher", "TileTable", "parse_tile_table", "read_ifd_tags"]
 
 _TYPES = {3: ("H", 2), 4: ("L", 4), 16: ("Q", 8)}
 MAX_CACHE_BYTES = 256 * 1024 * 1024
@@ -41,11 +41,12 @@ class TileTable:
         return self.offsets[i], self.counts[i]
 
 
-def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:
-    """The first IFD's tile table, or ``None`` if the file is not a band-separate tiled TIFF.
+def read_ifd_tags(read: Callable[[int, int], bytes], wanted: set[int]) -> dict[int, list[int]] | None:
+    """The integer values of the ``wanted`` tags of a TIFF's first IFD, or ``None`` if not a TIFF.
 
     Args:
         read: ``read(start, end)`` returns bytes ``[start, end)`` of the TIFF.
+        wanted: tag numbers to decode (SHORT, LONG or LONG8 values only).
     """
     header = read(0, 16)
     if header[:2] not in (b"II", b"MM"):
@@ -68,7 +69,7 @@ def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:
     for k in range(n):
         base = k * entry_size
         tag, typ = struct.unpack_from(order + "HH", block, base)
-        if tag not in (277, 284, 324, 325) or typ not in _TYPES:
+        if tag not in wanted or typ not in _TYPES:
             continue
         fmt, size = _TYPES[typ]
         (count,) = struct.unpack_from(order + ("Q" if big else "L"), block, base + 4)
@@ -80,6 +81,18 @@ def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:
             (ptr,) = struct.unpack_from(order + ("Q" if big else "L"), block, value_at)
             raw = read(ptr, ptr + nbytes)
         tags[tag] = list(struct.unpack(order + fmt * count, raw))
+    return tags
+
+
+def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:
+    """The first IFD's tile table, or ``None`` if the file is not a band-separate tiled TIFF.
+
+    Args:
+        read: ``read(start, end)`` returns bytes ``[start, end)`` of the TIFF.
+    """
+    tags = read_ifd_tags(read, {277, 284, 324, 325})
+    if tags is None:
+        return None
     samples = tags.get(277, [1])[0]
     planar = tags.get(284, [1])[0]
     if planar != 2 or samples < 2 or 324 not in tags or 325 not in tags:
