@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,15 +35,18 @@ MIN_TILE_BYTES = 256 * 1024
 """Tiles smaller than this are fetched in one round trip anyway: no read-ahead for them."""
 
 _background: ThreadPoolExecutor | None = None
+_background_pid: int | None = None
 _background_lock = threading.Lock()
 
 
 def _background_pool() -> ThreadPoolExecutor:
     # Separate from the range reader's pool: a tile fetch waits on its parts, which run there.
-    global _background
+    # Re-created after a fork (a forked child has none of the parent's threads).
+    global _background, _background_pid
     with _background_lock:
-        if _background is None:
+        if _background is None or _background_pid != os.getpid():
             _background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixxel-tile-ahead")
+            _background_pid = os.getpid()
         return _background
 
 
