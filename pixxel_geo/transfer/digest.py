@@ -119,7 +119,8 @@ class PrefixHasher:
 
     def nudge(self) -> None:
         """Tell the hasher that more bytes were written (cheap; call after each write)."""
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes a lock, and this runs once per network piece
+            self._wake.set()
 
     def _run(self) -> None:
         try:

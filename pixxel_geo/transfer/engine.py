@@ -9,12 +9,14 @@ How a transfer runs (:func:`fetch`, top-down):
 3. **Fetch** parts (:func:`~pixxel_geo.transfer.plan.plan_parts`: few, large
    first, small last) with parallel ranged GETs (threads sharing one
    ``httpx.Client`` whose pool holds ``connections`` connections; a near, fast
-   server gets only two of them), each network
+   server gets only two of them; sockets are read in large pieces, see
+   :mod:`~pixxel_geo.transfer.transport`), each network
    piece written with ``os.pwrite`` at its offset into the preallocated
    ``<name>.part``. How far each part got goes to ``<name>.part.json`` (once a
-   second, after ``fdatasync``, from a background thread), so any interruption
-   (``kill -9`` included) resumes without refetching written bytes, even inside
-   a part. See :mod:`~pixxel_geo.transfer.parts`. A server that ignores
+   second, after ``fdatasync``, from a background thread that also keeps the
+   written pages moving to disk), so any interruption (``kill -9`` included)
+   resumes without refetching written bytes, even inside a part. See
+   :mod:`~pixxel_geo.transfer.parts`. A server that ignores
    ``Range`` (200 instead of 206) gets one plain stream
    (:mod:`~pixxel_geo.transfer.stream`).
 4. **Verify** size and digest. The digest is computed while writing, on its
@@ -51,6 +53,7 @@ from pixxel_geo.transfer.session import TransferSession
 from pixxel_geo.transfer.signed_url import RenewableURL
 from pixxel_geo.transfer.state import RemoteIdentity, VerifiedRecords
 from pixxel_geo.transfer.stream import fetch_stream
+from pixxel_geo.transfer.transport import LargeReadTransport
 
 __all__ = ["fetch"]
 
@@ -99,7 +102,8 @@ def fetch(
         cancel: set it (from any thread) to stop; finished parts are kept.
         overwrite: replace an existing ``path`` even if it is a verified copy.
         retry: the per-part retry policy.
-        transport: an httpx transport (tests, custom networking).
+        transport: an httpx transport (tests, custom networking); default:
+            :class:`~pixxel_geo.transfer.transport.LargeReadTransport`.
         timeout: seconds to wait for a connection or for data before retrying.
 
     Returns:
@@ -130,10 +134,11 @@ def fetch(
         cancel=cancel or threading.Event(),
         retry=retry or TRANSFER_RETRY,
     )
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     http = httpx.Client(
-        transport=transport,
+        transport=transport or LargeReadTransport(limits=limits),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=limits,
         follow_redirects=True,
     )
     try:

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pixxel_geo.transfer.files import datasync, start_writeback
 from pixxel_geo.transfer.plan import uniform_parts
 
 if sys.platform != "win32":
@@ -227,7 +228,7 @@ class PartLedger:
             if snapshot == self._flushed:
                 return
             if self._fd is not None:
-                os.fdatasync(self._fd)
+                datasync(self._fd)
             data = {"version": SIDECAR_VERSION, **asdict(self.identity)}
             data.update(
                 parts=[list(p) for p in self.parts],
@@ -238,26 +239,26 @@ class PartLedger:
             self._flushed = snapshot
 
     @contextlib.contextmanager
-    def syncing(self, data_interval: float = 0.25) -> Iterator[None]:
-        """Sync in the background while in the block: data often, the sidecar at most every ``flush_interval``.
+    def syncing(self, writeback_interval: float = 0.05) -> Iterator[None]:
+        """While in the block, keep the data moving to disk and the sidecar at most ``flush_interval`` old.
 
-        The part file's data is ``fdatasync``'ed every ``data_interval``
-        seconds, so its dirty pages are written back during the transfer
-        rather than all at the final fsync; the sidecar is written (by
-        :meth:`flush`) at most every ``flush_interval`` seconds. Workers never
-        wait for either.
+        Every ``writeback_interval`` seconds a background thread starts the
+        write-out of the part file's dirty pages (:func:`~pixxel_geo.transfer.files.start_writeback`,
+        which does not wait), so they reach the disk during the transfer rather
+        than all at the final fsync; every ``flush_interval`` seconds it
+        writes the progress with :meth:`flush`. Workers never wait for either.
         """
         stop = threading.Event()
 
         def loop() -> None:
             last_flush = time.monotonic()
-            while not stop.wait(data_interval):
+            while not stop.wait(writeback_interval):
                 try:
                     if time.monotonic() - last_flush >= self._flush_interval:
                         self.flush()
                         last_flush = time.monotonic()
                     elif self._fd is not None:
-                        os.fdatasync(self._fd)
+                        start_writeback(self._fd)
                 except OSError as exc:  # the final flush or fsync reports it
                     logger.debug("background sync of %s failed: %s", self.path, exc)
 

@@ -95,7 +95,7 @@ def test_background_sync_persists_progress_without_the_workers(tmp_path: Path) -
     try:
         ledger = PartLedger(tmp_path / "f.part.json", IDENTITY, parts=[(0, 9_999_999)], flush_interval=0.05)
         ledger.attach(fd)
-        with ledger.syncing(data_interval=0.01):
+        with ledger.syncing(writeback_interval=0.01):
             ledger.record(0, 4096)
             for _ in range(500):
                 if (tmp_path / "f.part.json").exists():

@@ -89,7 +89,7 @@ def test_an_abandoned_ledger_never_writes_its_sidecar_again(tmp_path: Path) -> N
             ticks += 1
 
         ledger.flush = counting_flush  # type: ignore[method-assign]
-        with ledger.syncing(data_interval=0.005):
+        with ledger.syncing(writeback_interval=0.005):
             ledger.record(0, 3)
             ledger.abandon()
             sidecar.unlink(missing_ok=True)  # what discarding the partial file does
