@@ -33,6 +33,8 @@ from pixxel_geo.api import (
     RetryPolicy,
     Store,
     StoreConfigs,
+    redact_url,
+    redact_urls,
 )
 from pixxel_geo.api.errors import (
     APIError,
@@ -148,5 +150,7 @@ __all__ = [
     "quicklook",
     "read_footprints",
     "read_vector",
+    "redact_url",
+    "redact_urls",
     "spectrum",
 ]

@@ -1,6 +1,7 @@
 """The core: configuration, models, errors, events and the two clients (httpx only)."""
 
 from pixxel_geo.api._config import ClientConfig
+from pixxel_geo.api._redact import redact_url, redact_urls
 from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.client import AsyncClient, Client
@@ -32,4 +33,6 @@ __all__ = [
     "RetryPolicy",
     "Store",
     "StoreConfigs",
+    "redact_url",
+    "redact_urls",
 ]

@@ -25,7 +25,7 @@ from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
 from qgis.PyQt.QtCore import QByteArray, QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
-from ._vendor.pixxel_geo.api._redact import redact_urls
+from ._vendor.pixxel_geo import redact_urls
 
 __all__ = ["FetchError", "RangeIgnoredError", "fetch_to_file", "safe_file_stem"]
 

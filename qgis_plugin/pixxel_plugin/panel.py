@@ -26,7 +26,7 @@ from qgis.PyQt.QtWidgets import QDockWidget, QFileDialog, QTableWidgetItem
 
 from . import layers, service, settings
 from ._vendor import pixxel_geo as px
-from ._vendor.pixxel_geo.api._redact import redact_urls
+from ._vendor.pixxel_geo import redact_urls
 from .filefetch import fetch_to_file, safe_file_stem
 from .tasks import FunctionTask, TaskRunner
 from .ui import PanelWidgets

@@ -16,7 +16,7 @@ from qgis.PyQt.QtCore import QByteArray, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from ._vendor import httpx
-from ._vendor.pixxel_geo.api._redact import redact_urls
+from ._vendor.pixxel_geo import redact_urls
 
 __all__ = ["QgisTransport"]
 

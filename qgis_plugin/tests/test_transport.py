@@ -36,7 +36,7 @@ def test_transport_get_post_delete_and_errors(plugin: Any, sandbox: Any) -> None
 
 
 def test_helpers(plugin: Any) -> None:
-    from pixxel_plugin._vendor.pixxel_geo.api import _redact
+    from pixxel_plugin._vendor import pixxel_geo as core
     from pixxel_plugin._vendor.pixxel_geo.io import gdal_options
 
     from pixxel_plugin import transport
@@ -53,10 +53,10 @@ def test_helpers(plugin: Any) -> None:
     assert uri.startswith("/vsizip/{/vsicurl?use_head=no&list_dir=no&url=") and uri.endswith("}/x.tif")
 
     # The core's redaction: plain query strings and percent-encoded ones (as GDAL quotes the layer source).
-    assert transport.redact_urls is _redact.redact_urls
-    assert _redact.redact_urls("at https://h/p.zip?X-Sig=secret now") == "at https://h/p.zip?… now"
+    assert transport.redact_urls is core.redact_urls
+    assert core.redact_urls("at https://h/p.zip?X-Sig=secret now") == "at https://h/p.zip?… now"
     gdal_message = f"HTTP error 403 opening {uri}"
-    assert "X-Sig" not in _redact.redact_urls(gdal_message)
+    assert "X-Sig" not in core.redact_urls(gdal_message)
 
     assert safe_file_stem("ok-Name_1.v2") == "ok-Name_1.v2"
     assert safe_file_stem("../../etc/passwd") == "etc_passwd"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -70,3 +71,9 @@ def test_redact_urls_in_free_text():
     assert SIGNATURE not in cleaned and "1900000000" not in cleaned
     assert "https://files.test.invalid/dl/catalogs.zip?…" in cleaned
     assert "https%3A%2F%2Ffiles.test.invalid%2Fdl%2Fcatalogs.zip?…" in cleaned
+
+
+def test_redaction_is_public_for_users_own_logs():
+    assert px.redact_url(SIGNED) == "https://files.test.invalid/dl/catalogs.zip?…"
+    quoted = f"GDAL: HTTP error 403 on /vsicurl?use_head=no&url={quote(SIGNED, safe='')}"
+    assert SIGNATURE not in px.redact_urls(f"failed: {SIGNED} and {quoted}")
