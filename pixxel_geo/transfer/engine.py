@@ -53,7 +53,7 @@ from pixxel_geo.transfer.session import TransferSession
 from pixxel_geo.transfer.signed_url import RenewableURL
 from pixxel_geo.transfer.state import RemoteIdentity, VerifiedRecords
 from pixxel_geo.transfer.stream import fetch_stream
-from pixxel_geo.transfer.transport import LargeReadTransport
+from pixxel_geo.transfer.transport import engine_transport
 
 __all__ = ["fetch"]
 
@@ -103,7 +103,7 @@ def fetch(
         overwrite: replace an existing ``path`` even if it is a verified copy.
         retry: the per-part retry policy.
         transport: an httpx transport (tests, custom networking); default:
-            :class:`~pixxel_geo.transfer.transport.LargeReadTransport`.
+            :func:`~pixxel_geo.transfer.transport.engine_transport`'s choice.
         timeout: seconds to wait for a connection or for data before retrying.
 
     Returns:
@@ -136,7 +136,7 @@ def fetch(
     )
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     http = httpx.Client(
-        transport=transport or LargeReadTransport(limits=limits),
+        transport=transport or engine_transport(limits),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
         limits=limits,
         follow_redirects=True,

@@ -9,9 +9,10 @@ one record (16 KiB at most) per read whatever is asked, so HTTPS is unchanged.
 
 :class:`LargeReadTransport` is httpcore's own connection pool with a network
 backend that asks for more per read; everything else (TLS with verification,
-keep-alive, timeouts from the request) is httpcore's. Proxies from the
-environment still go through httpx's own transports, which ``httpx.Client``
-mounts for them.
+keep-alive, timeouts from the request) is httpcore's. ``httpx.Client``
+ignores the proxy environment variables when given a transport, so
+:func:`engine_transport` uses this one only when none is set, and leaves
+proxied set-ups to httpx's own transports.
 """
 
 from __future__ import annotations
@@ -19,15 +20,28 @@ from __future__ import annotations
 import contextlib
 import ssl
 import typing
+import urllib.request
 from collections.abc import Iterable, Iterator
 
 import httpcore
 import httpx
 
-__all__ = ["READ_SIZE", "LargeReadTransport"]
+__all__ = ["READ_SIZE", "LargeReadTransport", "engine_transport"]
 
 READ_SIZE = 256 << 10
 """Bytes asked of the socket per read (httpcore asks for 64 KiB)."""
+
+
+def engine_transport(limits: httpx.Limits) -> httpx.BaseTransport | None:
+    """The transport for the engine's client: :class:`LargeReadTransport`, or ``None`` behind a proxy.
+
+    ``None`` lets ``httpx.Client`` build its default transport and honour the
+    proxy settings of the environment (``HTTPS_PROXY``, ``NO_PROXY``...),
+    which it reads with the same ``urllib.request.getproxies()``.
+    """
+    if urllib.request.getproxies():
+        return None
+    return LargeReadTransport(limits=limits)
 
 
 class LargeReadTransport(httpx.BaseTransport):

@@ -8,14 +8,17 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpcore
 import httpx
 import pytest
 
+from pixxel_geo import PixxelError, RetryPolicy
+from pixxel_geo.transfer import fetch
 from pixxel_geo.transfer.files import start_writeback
-from pixxel_geo.transfer.transport import READ_SIZE, LargeReadStream, LargeReadTransport
+from pixxel_geo.transfer.transport import READ_SIZE, LargeReadStream, LargeReadTransport, engine_transport
 from tests.transfer.transfer_range_server import ServerState
 
 
@@ -144,3 +147,39 @@ def test_writeback_is_requested_on_linux(tmp_path: Any) -> None:
         handle.flush()
         assert start_writeback(handle.fileno()) is True
     assert start_writeback(-1) is False  # a bad descriptor: no exception, the final fsync decides
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_the_engine_reads_large_pieces_unless_a_proxy_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clear_proxies(monkeypatch)
+    transport = engine_transport(httpx.Limits())
+    assert isinstance(transport, LargeReadTransport)
+    transport.close()
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert engine_transport(httpx.Limits()) is None  # httpx's default transport, which honours it
+
+
+def test_fetch_goes_through_the_proxy_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch, local_file: tuple[ServerState, str], tmp_path: Path
+) -> None:
+    state, url = local_file
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port}")  # a proxy that is down
+
+    with pytest.raises(PixxelError):
+        fetch(url + "?sig=1", tmp_path / "file.bin", retry=RetryPolicy(max_attempts=1))
+
+    assert state.log == []  # nothing went around the proxy to the server
+    assert not (tmp_path / "file.bin").exists()
