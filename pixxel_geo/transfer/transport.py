@@ -1,17 +1,20 @@
-"""The engine's HTTP transport: httpx over httpcore, reading sockets in large pieces.
+"""The engine's HTTP transport: httpx over httpcore, reading plain-HTTP sockets in large pieces.
 
 httpx's default transport asks the socket for at most 64 KiB per read. On a
 fast link (loopback, a LAN store) every piece then costs a pass through h11,
 httpcore and httpx, and that Python work, not the network, bounds the
 transfer: reading up to 256 KiB at a time took a 568 MB loopback download
-from 0.60 s to 0.52 s (2 cores shared with the server). TLS sockets return
-one record (16 KiB at most) per read whatever is asked, so HTTPS is unchanged.
+from 0.60 s to 0.52 s (2 cores shared with the server). A larger read is
+asked for only while reads bring at least what httpcore asks for: CPython
+allocates the whole size asked for before each ``recv``, which costs more
+than it saves when little data is waiting (a slow link). TLS streams are left as they are: a TLS read
+returns one record (16 KiB at most) whatever is asked.
 
 :class:`LargeReadTransport` is httpcore's own connection pool with a network
 backend that asks for more per read; everything else (TLS with verification,
 keep-alive, timeouts from the request) is httpcore's. ``httpx.Client``
 ignores the proxy environment variables when given a transport, so
-:func:`engine_transport` uses this one only when none is set, and leaves
+:func:`engine_transport` uses this one only when no proxy is set, and leaves
 proxied set-ups to httpx's own transports.
 """
 
@@ -33,19 +36,20 @@ READ_SIZE = 256 << 10
 
 
 def engine_transport(limits: httpx.Limits) -> httpx.BaseTransport | None:
-    """The transport for the engine's client: :class:`LargeReadTransport`, or ``None`` behind a proxy.
+    """The transport for the engine's client: :class:`LargeReadTransport`, or ``None`` when a proxy is set.
 
     ``None`` lets ``httpx.Client`` build its default transport and honour the
-    proxy settings of the environment (``HTTPS_PROXY``, ``NO_PROXY``...),
-    which it reads with the same ``urllib.request.getproxies()``.
+    proxy settings of the environment (``HTTPS_PROXY``, ``ALL_PROXY``...),
+    which it reads with the same ``urllib.request.getproxies()``. ``NO_PROXY``
+    alone names no proxy.
     """
-    if urllib.request.getproxies():
+    if any(scheme != "no" for scheme in urllib.request.getproxies()):
         return None
     return LargeReadTransport(limits=limits)
 
 
 class LargeReadTransport(httpx.BaseTransport):
-    """An HTTP/1.1 transport whose socket reads ask for ``read_size`` bytes.
+    """An HTTP/1.1 transport whose plain-HTTP socket reads ask for up to ``read_size`` bytes.
 
     Example:
         >>> transport = LargeReadTransport(limits=httpx.Limits(max_connections=8))
@@ -121,14 +125,18 @@ class LargeReadBackend(httpcore.NetworkBackend):
 
 
 class LargeReadStream(httpcore.NetworkStream):
-    """A network stream that asks for at least ``read_size`` bytes per read."""
+    """A plain network stream asking for ``read_size`` bytes per read while reads bring ``max_bytes`` or more."""
 
     def __init__(self, stream: httpcore.NetworkStream, read_size: int) -> None:
         self._stream = stream
         self._read_size = read_size
+        self._data_waiting = False
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max(max_bytes, self._read_size), timeout)
+        asked = max(max_bytes, self._read_size) if self._data_waiting else max_bytes
+        data = self._stream.read(asked, timeout)
+        self._data_waiting = len(data) >= max_bytes
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, timeout)
@@ -139,7 +147,7 @@ class LargeReadStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return LargeReadStream(self._stream.start_tls(ssl_context, server_hostname, timeout), self._read_size)
+        return self._stream.start_tls(ssl_context, server_hostname, timeout)  # see the module's docstring
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._stream.get_extra_info(info)

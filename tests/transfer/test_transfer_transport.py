@@ -23,34 +23,39 @@ from tests.transfer.transfer_range_server import ServerState
 
 
 class RecordingStream(httpcore.NetworkStream):
-    """An inner stream that records what it was asked to read."""
+    """An inner stream that records what it was asked to read and sends what is waiting."""
 
-    def __init__(self) -> None:
+    def __init__(self, waiting: list[int]) -> None:
+        self.waiting = waiting  # bytes available at each successive read
         self.asked: list[int] = []
-        self.tls_started = False
+        self.tls = False
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self.asked.append(max_bytes)
-        return b"x"
+        return b"x" * min(max_bytes, self.waiting.pop(0))
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: Any = None) -> Any:
-        self.tls_started = True
-        return RecordingStream()
+        tls = RecordingStream(self.waiting)
+        tls.tls = True
+        return tls
 
 
-def test_reads_ask_for_the_large_size_even_through_tls() -> None:
-    inner = RecordingStream()
+def test_reads_grow_while_data_is_waiting_and_shrink_when_not() -> None:
+    inner = RecordingStream(waiting=[1 << 20, 100_000, 1 << 20, 1000, 1 << 20])
     stream = LargeReadStream(inner, READ_SIZE)
 
-    stream.read(64 * 1024)
-    stream.read(4 * READ_SIZE)  # a larger request is passed on as it is
-    tls = stream.start_tls(ssl.create_default_context(), "example.org")
-    tls.read(64 * 1024)
+    got = [len(stream.read(64 * 1024)) for _ in range(5)]
 
-    assert inner.asked == [READ_SIZE, 4 * READ_SIZE]
-    assert inner.tls_started
-    assert isinstance(tls, LargeReadStream)
-    assert tls._stream.asked == [READ_SIZE]  # type: ignore[attr-defined]
+    assert inner.asked == [64 * 1024, READ_SIZE, READ_SIZE, READ_SIZE, 64 * 1024]
+    assert got == [64 * 1024, 100_000, READ_SIZE, 1000, 64 * 1024]
+
+
+def test_tls_streams_are_left_as_they_are() -> None:
+    stream = LargeReadStream(RecordingStream(waiting=[]), READ_SIZE)
+
+    tls = stream.start_tls(ssl.create_default_context(), "example.org")
+
+    assert isinstance(tls, RecordingStream) and tls.tls  # TLS reads return one 16 KiB record anyway
 
 
 def test_a_real_server_body_arrives_whole_and_the_connection_is_reused(local_file: tuple[ServerState, str]) -> None:
@@ -160,6 +165,11 @@ def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_engine_reads_large_pieces_unless_a_proxy_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     _clear_proxies(monkeypatch)
+    transport = engine_transport(httpx.Limits())
+    assert isinstance(transport, LargeReadTransport)
+    transport.close()
+
+    monkeypatch.setenv("NO_PROXY", "localhost")  # names no proxy
     transport = engine_transport(httpx.Limits())
     assert isinstance(transport, LargeReadTransport)
     transport.close()
