@@ -36,6 +36,7 @@ from pixxel_geo.api import (
     redact_url,
     redact_urls,
 )
+from pixxel_geo.api._redact import redact_httpx_logs
 from pixxel_geo.api.errors import (
     APIError,
     AuthenticationError,
@@ -65,6 +66,7 @@ from pixxel_geo.api.errors import (
 from pixxel_geo.api.events import Event, Failed, Finished, Progress, Started, StateChanged
 
 logging.getLogger("pixxel_geo").addHandler(logging.NullHandler())
+redact_httpx_logs()  # its request lines would carry signed URLs' signatures
 
 # Imagery functions and front ends: imported on first use (they need numpy, rasterio, ...).
 _LAZY = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["mask_token", "redact_url", "redact_urls"]
+__all__ = ["mask_token", "redact_httpx_logs", "redact_url", "redact_urls"]
 
 # A URL's query string, plain (https://h/p?sig) or percent-encoded inside another string, as in
 # GDAL's /vsicurl?url=https%3A%2F%2Fh%2Fp%3Fsig paths and the messages that quote them.
@@ -53,3 +54,35 @@ def mask_token(token: str | None) -> str:
     if not token:
         return "<not set>"
     return f"<set, {len(token)} characters>"
+
+
+class _QueryRedactingFilter(logging.Filter):
+    """Rewrites a record's message with every URL's query string removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_urls(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_HTTPX_FILTER = _QueryRedactingFilter()
+
+
+def redact_httpx_logs() -> None:
+    """Keep signed URLs' query strings out of httpx's own log lines (idempotent).
+
+    httpx logs every request at INFO as ``HTTP Request: GET <full URL> ...``;
+    with a signed URL that line would carry the signature to whatever
+    logging the application configured. Called when ``pixxel_geo`` is
+    imported; it changes only what httpx's records say, never where they go.
+
+    Example:
+        >>> redact_httpx_logs()
+        >>> _HTTPX_FILTER in logging.getLogger("httpx").filters
+        True
+    """
+    logger = logging.getLogger("httpx")
+    if _HTTPX_FILTER not in logger.filters:
+        logger.addFilter(_HTTPX_FILTER)

@@ -37,7 +37,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -45,7 +45,7 @@ import httpx
 from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.events import EventCallback, Failed, Started, StateChanged, emit
-from pixxel_geo.transfer.files import fsync_directory
+from pixxel_geo.transfer.files import LockHeld, exclusive_lock, fsync_directory
 from pixxel_geo.transfer.parts import fetch_parts
 from pixxel_geo.transfer.probe import probe
 from pixxel_geo.transfer.progress import FileFinished
@@ -160,16 +160,17 @@ def _transfer(
     remote = probe(session, http)
     identity = remote.identity
     records = VerifiedRecords(session.path.parent)
-    if session.path.exists() and not overwrite:
-        _keep_verified_copy(session, identity, records)
-        return session.path
     session.path.parent.mkdir(parents=True, exist_ok=True)
-    emit(session.on_event, Started(subject=session.name, total=remote.size))
-    if remote.ranged and remote.size:
-        fetched, verified = fetch_parts(session, http, remote, connections=connections, part_size=part_size)
-    else:
-        fetched, verified, identity = fetch_stream(session, http, remote)
-    _place(session, identity, records, verified)
+    with _only_transfer_to(session):
+        if session.path.exists() and not overwrite:
+            _keep_verified_copy(session, identity, records)
+            return session.path
+        emit(session.on_event, Started(subject=session.name, total=remote.size))
+        if remote.ranged and remote.size:
+            fetched, verified = fetch_parts(session, http, remote, connections=connections, part_size=part_size)
+        else:
+            fetched, verified, identity = fetch_stream(session, http, remote)
+        _place(session, identity, records, verified)
     seconds = time.monotonic() - started
     size = session.path.stat().st_size
     rate = f", {fetched / seconds / 1e6:.1f} MB/s" if seconds > 0 and fetched else ""
@@ -213,10 +214,34 @@ def _keep_verified_copy(session: TransferSession, identity: RemoteIdentity, reco
     )
 
 
+@contextlib.contextmanager
+def _only_transfer_to(session: TransferSession) -> Iterator[None]:
+    """Be the only transfer to ``session.path`` (threads and processes) while in the block.
+
+    Two transfers to one path would share ``.part``: one could discard it
+    (another version of the file) while the other still writes, and place a
+    file the other had not finished.
+    """
+    try:
+        with exclusive_lock(session.lock_path):
+            yield
+    except LockHeld:
+        raise TransferError(
+            f"Another download is writing {session.path} right now: wait for it to finish (it is "
+            "kept once complete), or choose another destination.",
+            path=str(session.path),
+        ) from None
+
+
 def _place(session: TransferSession, identity: RemoteIdentity, records: VerifiedRecords, verified: str) -> None:
-    """Move ``.part`` onto the destination atomically and durably, then record it as verified."""
+    """Record ``.part`` as verified, then move it onto the destination atomically and durably.
+
+    The record comes first (a rename keeps the size and mtime it holds): if
+    recording fails, the complete ``.part`` and its sidecar stay for the next
+    run to verify and place; once placed, the file is known to be verified.
+    """
+    records.add(session.path, identity, verified=verified, contents=session.part_path)
     os.replace(session.part_path, session.path)
     fsync_directory(session.path.parent)
     with contextlib.suppress(FileNotFoundError):
         session.sidecar_path.unlink()
-    records.add(session.path, identity, verified=verified)

@@ -7,10 +7,13 @@ import ctypes
 import errno
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["datasync", "fsync_directory", "preallocate", "pwrite_all", "start_writeback"]
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = ["LockHeld", "datasync", "exclusive_lock", "fsync_directory", "preallocate", "pwrite_all", "start_writeback"]
 
 _SYNC_FILE_RANGE_WRITE = 2
 
@@ -91,3 +94,52 @@ def datasync(fd: int) -> None:
     """Wait until the file's data is on disk: ``fdatasync`` where it exists (not macOS), else ``fsync``."""
     sync = getattr(os, "fdatasync", os.fsync)
     sync(fd)
+
+
+class LockHeld(Exception):
+    """Another process or thread holds the lock :func:`exclusive_lock` asked for."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created, and removed on exit) or raise :class:`LockHeld`.
+
+    Never waits: a second holder is refused at once. Locks are per open file,
+    so two threads of one process exclude each other too. The lock file is
+    removed while still held; whoever opened it just before checks after
+    locking that the path still names the file it locked, and otherwise
+    starts over with the new one. Where ``fcntl`` is missing (Windows) this
+    locks nothing.
+
+    Example:
+        >>> import tempfile
+        >>> lock = Path(tempfile.mkdtemp()) / "a.zip.part.lock"
+        >>> with exclusive_lock(lock):  # doctest: +IGNORE_EXCEPTION_DETAIL
+        ...     with exclusive_lock(lock):
+        ...         pass
+        Traceback (most recent call last):
+        LockHeld: a.zip.part.lock
+    """
+    if sys.platform == "win32":
+        yield
+        return
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockHeld(str(path)) from None
+        try:
+            same_file = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same_file = False
+        if same_file:
+            break
+        os.close(fd)  # the holder removed it as we opened it: lock the current one
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)

@@ -6,6 +6,7 @@ import collections
 import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 
@@ -88,20 +89,22 @@ def fetch_parts(
             with ledger.syncing():
                 near = remote.round_trip is not None and remote.round_trip < NEAR_ROUND_TRIP
                 _Workers(session, http, fd, ledger, hasher, meter).run(connections, near=near)
+            session.verifying(meter)
+            digest = hasher.finish() if hasher is not None else None
         except BaseException:
             if hasher is not None:
-                hasher.close()
+                hasher.close()  # before the descriptor it reads is closed
             with contextlib.suppress(OSError):
                 ledger.flush()
             raise
-        session.verifying(meter)
         on_disk = os.fstat(fd).st_size
         if on_disk != size:
             session.fail_integrity(f"the file has {on_disk} bytes, not {size}")
         verified = "size"
-        if hasher is not None and remote.digest is not None:
-            verified = session.check_digest(remote.digest, hasher.finish())
+        if digest is not None and remote.digest is not None:
+            verified = session.check_digest(remote.digest, digest)
         os.fsync(fd)
+        ledger.flush()  # all parts done: if placing fails, the next run verifies this file, fetching nothing
     finally:
         os.close(fd)
     return size - resumed, verified
@@ -147,6 +150,9 @@ class _Workers:
         self.meter = meter
         self.queue = collections.deque(ledger.remaining())
         self.errors: list[BaseException] = []
+        self.receiving: set[httpx.Response] = set()
+        """Responses whose bodies workers are reading: :meth:`_interrupt` cuts them on a stop."""
+        self.receiving_lock = threading.Lock()
         self.started = 0
         """Worker threads started: the connections actually used."""
 
@@ -180,14 +186,41 @@ class _Workers:
                     thread.join(0.1)
                     if session.cancel.is_set():
                         session.stop.set()
+                    if session.stop.is_set():
+                        self._interrupt()
         except KeyboardInterrupt:
             session.cancel.set()
             session.stop.set()
-            for thread in threads[: self.started]:
-                thread.join()
+            self._interrupt()
+            self._join_all(threads[: self.started])
         if self.errors:
             raise self.errors[0]
         session.check_stop()
+
+    def _interrupt(self) -> None:
+        """Cut the connections workers are reading from, so that a stop does not wait for a stalled server.
+
+        ``shutdown`` (unlike ``close``) wakes a thread blocked in ``recv`` on
+        that socket: its read fails at once and the worker sees the stop.
+        """
+        with self.receiving_lock:
+            responses = list(self.receiving)
+        for response in responses:
+            network_stream = response.extensions.get("network_stream")
+            sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    @staticmethod
+    def _join_all(threads: list[threading.Thread]) -> None:
+        """Wait for every worker, even through another Ctrl-C: they write into a descriptor about to be closed."""
+        for thread in threads:
+            while thread.is_alive():
+                try:
+                    thread.join(0.1)
+                except KeyboardInterrupt:
+                    continue
 
     def _fast_link(self) -> bool:
         """True when the first connections alone fetch faster than :data:`FAST_LINK_RATE`.
@@ -249,6 +282,7 @@ class _Workers:
                             if interrupted.offset > offset:
                                 attempts.progressed()
                             offset = interrupted.offset
+                            session.check_stop()  # cut by _interrupt: stop, not retry
                             raise interrupted.cause from None
                         if offset > end:
                             ledger.mark_done(index)
@@ -281,6 +315,8 @@ class _Workers:
         carries the offset reached, so the retry asks only for the rest.
         """
         start, end = self.ledger.part_range(index)
+        with self.receiving_lock:
+            self.receiving.add(response)
         try:
             for piece in response.iter_bytes():
                 self.session.check_stop()
@@ -294,6 +330,9 @@ class _Workers:
                 self.meter.add(len(piece))
         except httpx.TransportError as exc:
             raise _BodyInterrupted(offset, exc) from exc
+        finally:
+            with self.receiving_lock:
+                self.receiving.discard(response)
         return offset
 
     def _check_part_response(self, response: httpx.Response, start: int, end: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import NamedTuple
 
 import httpx
@@ -15,6 +16,8 @@ __all__ = ["Attempts", "Failure"]
 
 logger = logging.getLogger(__name__)
 
+_STOP_POLL = 0.1
+"""Seconds between looks at ``cancel`` while backing off."""
 _MAX_REFUSALS = 3  # consecutive 403s on freshly renewed URLs before giving up
 
 
@@ -92,7 +95,11 @@ class Attempts:
             )
         delay = session.retry.delay(self.failures - 1, failure.retry_after)
         logger.debug("%s: %s on %s; retry %d in %.2f s", session.name, failure.reason, what, self.failures, delay)
-        if session.stop.wait(delay) or session.cancel.is_set():
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:  # short waits: ``cancel`` is noticed too
+            if session.stop.wait(min(left, _STOP_POLL)) or session.cancel.is_set():
+                raise Stopped
+        if session.cancel.is_set():
             raise Stopped
 
     def _refused(self, generation: int) -> None:

@@ -52,6 +52,7 @@ class TransferSession:
         self.name = path.name
         self.part_path = path.with_name(path.name + ".part")
         self.sidecar_path = path.with_name(path.name + ".part.json")
+        self.lock_path = path.with_name(path.name + ".part.lock")
         self.on_event = on_event
         self.cancel = cancel
         self.retry = retry
@@ -106,18 +107,27 @@ class TransferSession:
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 
+    @property
+    def resumable(self) -> bool:
+        """Whether a partial file and its progress record are on disk for the next run to resume.
+
+        Only a ranged transfer keeps a ledger; the single-stream fallback
+        (no Range support) always starts over.
+        """
+        return self.ledger is not None and self.part_path.exists() and self.sidecar_path.exists()
+
     def translate(self, exc: BaseException) -> BaseException:
         """Turn low-level failures into the toolkit's clear errors."""
         if isinstance(exc, PixxelError):
             return exc
         if isinstance(exc, (Stopped, KeyboardInterrupt)):
-            kept = f"; the finished parts are kept in {self.part_path} and the next run resumes"
-            if not self.part_path.exists():
-                kept = ""
+            kept = (
+                f"; the finished parts are kept in {self.part_path} and the next run resumes" if self.resumable else ""
+            )
             return TransferCancelled(f"The transfer of {self.name} was cancelled{kept}.", path=str(self.path))
         if isinstance(exc, OSError):
             kept = ""
-            if self.part_path.exists():
+            if self.resumable:
                 kept = f" The bytes already written are kept in {self.part_path}; the next run resumes from them."
             if exc.errno == errno.ENOSPC:
                 return TransferError(

@@ -325,8 +325,12 @@ class VerifiedRecords:
             and stat.st_mtime_ns == record.get("mtime_ns")
         )
 
-    def add(self, file: Path, identity: RemoteIdentity, *, verified: str) -> None:
-        """Record ``file`` (already in place) as a verified copy of ``identity``.
+    def add(self, file: Path, identity: RemoteIdentity, *, verified: str, contents: Path | None = None) -> None:
+        """Record ``file`` as a verified copy of ``identity``.
+
+        ``contents`` is the file whose size and mtime are recorded when it is
+        not yet at ``file`` but about to be renamed there (a rename keeps both);
+        by default ``file`` itself.
 
         The read-modify-write of the records file is serialised between
         threads and processes (see :meth:`_locked`), so downloads finishing at
@@ -336,7 +340,7 @@ class VerifiedRecords:
         Raises:
             OSError: the folder is not writable.
         """
-        stat = file.stat()
+        stat = (contents or file).stat()
         record = {
             **asdict(identity),
             "size": stat.st_size,

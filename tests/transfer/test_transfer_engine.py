@@ -21,6 +21,7 @@ from pixxel_geo.api.events import Event, Progress, Started, StateChanged
 from pixxel_geo.transfer import FileFinished, fetch
 from pixxel_geo.transfer import parts as parts_module
 from pixxel_geo.transfer.plan import plan_parts
+from pixxel_geo.transfer.state import VerifiedRecords
 from tests.transfer.transfer_range_server import ServerState, serve
 
 FAST_RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_cap=0.05)
@@ -327,3 +328,105 @@ def test_connections_opened_follow_the_link(
     out = fetch(url + "?sig=1", tmp_path / "f.bin", connections=8, part_size=100_000)
     assert out.read_bytes() == payload
     assert used == [expected]
+
+
+def test_a_second_transfer_to_the_same_path_is_refused_while_the_first_runs(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.chunk_delay = 0.01  # the first transfer takes a while
+    first_started = threading.Event()
+    results: list[object] = []
+
+    def first() -> None:
+        def on_event(event: Event) -> None:
+            if isinstance(event, Progress):
+                first_started.set()
+
+        try:
+            results.append(fetch(url + "?sig=1", tmp_path / "f.bin", connections=2, on_event=on_event))
+        except BaseException as exc:  # reported by the assertion below
+            results.append(exc)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_started.wait(30)
+    with pytest.raises(TransferError, match="Another download is writing") as caught:
+        fetch(url + "?sig=1", tmp_path / "f.bin", overwrite=True)
+    thread.join(60)
+
+    assert caught.value.path == str(tmp_path / "f.bin")
+    assert results == [tmp_path / "f.bin"]
+    assert (tmp_path / "f.bin").read_bytes() == payload
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pixxel-verified.json", ".pixxel-verified.lock", "f.bin"]
+
+
+def test_failing_to_record_keeps_the_complete_part_for_the_next_run(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = local_file
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(VerifiedRecords, "add", disk_full)
+    with pytest.raises(TransferError, match="No space left"):
+        fetch(url + "?sig=1", tmp_path / "f.bin", part_size=300_000)
+    assert not (tmp_path / "f.bin").exists()  # nothing placed without its record
+    assert (tmp_path / "f.bin.part").read_bytes() == payload
+
+    monkeypatch.undo()
+    state.log.clear()
+    out = fetch(url + "?sig=1", tmp_path / "f.bin", part_size=300_000)
+    assert out.read_bytes() == payload
+    assert [r[1] for r in state.log] == ["bytes=0-0"]  # verified and placed from disk: no byte fetched again
+    fetch(url + "?sig=1", tmp_path / "f.bin")  # and now it is a verified copy: kept, not refused
+
+
+def test_cancel_does_not_wait_for_a_stalled_server(
+    local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.chunk_delay = 120.0  # one 64 KiB piece per part, then a stall far longer than the test
+    cancel = threading.Event()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fetch(url + "?sig=1", tmp_path / "f.bin", connections=2, part_size=200_000, cancel=cancel, timeout=300)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while not any(r[1] and r[1] != "bytes=0-0" for r in list(state.log)):
+        thread.join(0.05)
+    cancel.set()
+    thread.join(60)  # far below the stall: only an interrupted read lets it end
+
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], TransferCancelled)
+    assert (tmp_path / "f.bin.part.json").exists() and not (tmp_path / "f.bin").exists()
+
+
+def test_cancelling_a_stream_without_range_does_not_promise_a_resume(
+    local_file: tuple[ServerState, str], tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.honour_range = False
+    state.chunk_delay = 0.1  # 16 pieces of 64 KiB: the body takes 1.6 s
+    cancel = threading.Event()
+    state.after_ranged = None
+
+    def cancel_once_the_body_flows() -> None:
+        while not any(r[1] is None for r in list(state.log)):  # the plain GET has begun
+            cancel.wait(0.01)
+        cancel.set()
+
+    canceller = threading.Thread(target=cancel_once_the_body_flows, daemon=True)
+    canceller.start()
+    with pytest.raises(TransferCancelled) as caught:
+        fetch(url + "?sig=1", tmp_path / "f.bin", cancel=cancel)
+    canceller.join(10)
+    assert "resume" not in str(caught.value)
+    assert not (tmp_path / "f.bin").exists()

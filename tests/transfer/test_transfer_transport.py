@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import sys
@@ -193,3 +194,16 @@ def test_fetch_goes_through_the_proxy_of_the_environment(
 
     assert state.log == []  # nothing went around the proxy to the server
     assert not (tmp_path / "file.bin").exists()
+
+
+def test_httpx_request_logs_carry_no_signature(
+    local_file: tuple[ServerState, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, url = local_file
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        fetch(url + "?sig=1", tmp_path / "file.bin", connections=2, part_size=300_000)
+
+    requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert requests and all("HTTP Request: GET http://127.0.0.1" in m for m in requests)
+    assert not [m for m in requests if "sig=1" in m]
+    assert all("/file.bin?…" in m for m in requests)
