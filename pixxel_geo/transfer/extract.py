@@ -160,6 +160,31 @@ def safe_extract(
     return extracted_files(target)
 
 
+def holds_archive(folder: Path, archive_path: Path) -> bool:
+    """Whether ``folder`` holds every file of the zip at ``archive_path``, each of its declared size.
+
+    Reads only the archive's central directory: a cheap check that an earlier
+    extraction came from this archive and was not altered since.
+
+    Example:
+        >>> holds_archive(Path("pixxel-abc"), Path("pixxel-abc.zip"))  # doctest: +SKIP
+        True
+    """
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            infos = [info for info in archive.infolist() if not info.is_dir()]
+    except (OSError, zipfile.BadZipFile):
+        return False
+    for info in infos:
+        member = folder.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+        try:
+            if member.stat().st_size != info.file_size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def extracted_files(folder: Path) -> list[Path]:
     """The files (not folders) under an extracted ``folder``, sorted."""
     return sorted(p for p in folder.rglob("*") if p.is_file())

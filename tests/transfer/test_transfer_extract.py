@@ -10,6 +10,7 @@ import pytest
 
 from pixxel_geo.api.errors import IntegrityError, TransferError, UnsafeArchiveError
 from pixxel_geo.transfer import safe_extract
+from pixxel_geo.transfer.extract import holds_archive
 
 
 def make_zip(path: Path, members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
@@ -80,3 +81,17 @@ def test_corrupt_archive_is_an_integrity_error(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match="not a valid zip"):
         safe_extract(archive, tmp_path / "p")
     assert_nothing_extracted(tmp_path, archive)
+
+
+def test_an_extracted_folder_is_recognised_only_while_it_holds_the_archive(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "p.zip", [("a.tif", b"tif"), ("sub/b.json", b"{}"), ("sub/", b"")])
+    safe_extract(archive, tmp_path / "p")
+    assert holds_archive(tmp_path / "p", archive)
+
+    (tmp_path / "p" / "a.tif").write_bytes(b"changed size")
+    assert not holds_archive(tmp_path / "p", archive)
+    (tmp_path / "p" / "a.tif").unlink()
+    assert not holds_archive(tmp_path / "p", archive)
+    newer = make_zip(tmp_path / "q.zip", [("a.tif", b"tif"), ("sub/b.json", b"{}"), ("c.tif", b"new")])
+    assert not holds_archive(tmp_path / "p", newer)
+    assert not holds_archive(tmp_path / "p", tmp_path / "missing.zip")

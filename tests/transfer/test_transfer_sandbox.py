@@ -182,6 +182,15 @@ def test_extract_gives_the_product_files(client: Any, catalog_id: str, tmp_path:
     assert "footprint.geojson" in suffixes and "stac.json" in suffixes
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pixxel-extract-")]
 
+    # again: the folder holds the archive's files, kept as they are
+    assert download_products(client, catalog_ids=[catalog_id], dest=tmp_path, extract=True) == files
+    # a folder that no longer matches the archive is not taken for its extraction
+    geojson = next(f for f in files if f.name.endswith("footprint.geojson"))
+    geojson.write_text("{}")
+    with pytest.raises(px.TransferError, match="does not hold the files"):
+        download_products(client, catalog_ids=[catalog_id], dest=tmp_path, extract=True)
+    assert geojson.read_text() == "{}"  # nothing touched
+
 
 async def test_async_download_matches_sync(client: Any, async_client: Any, catalog_id: str, tmp_path: Path) -> None:
     sync_path = download_products(client, catalog_ids=[catalog_id], dest=tmp_path / "sync")[0]
