@@ -17,9 +17,11 @@ Example:
 from __future__ import annotations
 
 import io
+import os
 import struct
 import threading
 import warnings
+import weakref
 import zlib
 from collections import OrderedDict
 from typing import Any
@@ -27,7 +29,7 @@ from typing import Any
 from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError
 from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
-from pixxel_geo.io.reader import RangeReader, URLSource, redact_url
+from pixxel_geo.io.reader import RangeReader, StaticURLSource, URLSource, redact_url
 from pixxel_geo.io.tile_readahead import TileReadAhead, parse_tile_layout
 from pixxel_geo.io.zipindex import (
     EOCD_SEARCH_BYTES,
@@ -66,12 +68,23 @@ class ZipArchive:
     def __init__(self, source: URLSource, *, reader: RangeReader | None = None) -> None:
         self.source = source
         self.reader = reader or RangeReader(source)
-        self._lock = threading.Lock()
+        # Re-entrant: a MemberFile collected (closed) while this thread holds it releases under it.
+        self._lock = threading.RLock()
         self._members: dict[str, ZipMember] | None = None
         self._data_offsets: dict[str, int] = {}
         self._heads: dict[str, bytes] = {}
         self._prefetchers: dict[str, BandPrefetcher | None] = {}
         self._tile_readaheads: dict[str, TileReadAhead | None] = {}
+        self._open_files: dict[str, int] = {}
+        _live_archives.add(self)
+
+    def _forget_readahead(self) -> None:
+        """Drop read-ahead state and locks (in a forked child, whose parent's threads are gone)."""
+        self._lock = threading.RLock()
+        self._prefetchers = {}
+        self._tile_readaheads = {}
+        if hasattr(self.reader, "_url_lock"):
+            self.reader._url_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -129,7 +142,7 @@ class ZipArchive:
             else:
                 directory = self.reader.read(where.offset, where.offset + where.size)
             return parse_central_directory(directory, where.entries)
-        except (ZipFormatError, ValueError) as exc:
+        except (ZipFormatError, ValueError, struct.error) as exc:
             raise ZipFormatError(
                 f"{redact_url(self.reader.current_url())} is not a readable zip archive: {redact_urls(str(exc))}"
             ) from None
@@ -188,22 +201,41 @@ class ZipArchive:
         return self._heads.get(self.member(name).name, b"")
 
     def prefetcher(self, name: str) -> BandPrefetcher | None:
-        """The band read-ahead for a band-interleaved GeoTIFF member (``None`` for others)."""
-        if name not in self._prefetchers:
-            with self._lock:
-                if name not in self._prefetchers:
-                    made = self._make_prefetcher(name)
-                    self._prefetchers[name] = made if isinstance(made, BandPrefetcher) else None
-        return self._prefetchers[name]
+        """The band read-ahead for a band-interleaved GeoTIFF member (``None`` for others).
+
+        Kept while a :class:`MemberFile` of the member is open (dropped when the last closes).
+        """
+        with self._lock:
+            if name not in self._prefetchers:
+                made = self._make_prefetcher(name)
+                self._prefetchers[name] = made if isinstance(made, BandPrefetcher) else None
+            return self._prefetchers[name]
 
     def tile_readahead(self, name: str) -> TileReadAhead | None:
-        """The tile read-ahead for a pixel-interleaved GeoTIFF member with large tiles (``None`` for others)."""
-        if name not in self._tile_readaheads:
-            with self._lock:
-                if name not in self._tile_readaheads:
-                    made = self._make_prefetcher(name, tiles=True)
-                    self._tile_readaheads[name] = made if isinstance(made, TileReadAhead) else None
-        return self._tile_readaheads[name]
+        """The tile read-ahead for a pixel-interleaved GeoTIFF member with large tiles (``None`` for others).
+
+        Kept while a :class:`MemberFile` of the member is open (dropped when the last closes).
+        """
+        with self._lock:
+            if name not in self._tile_readaheads:
+                made = self._make_prefetcher(name, tiles=True)
+                self._tile_readaheads[name] = made if isinstance(made, TileReadAhead) else None
+            return self._tile_readaheads[name]
+
+    def _file_opened(self, name: str) -> None:
+        with self._lock:
+            self._open_files[name] = self._open_files.get(name, 0) + 1
+
+    def _file_closed(self, name: str) -> None:
+        # The last open file of a member takes its read-ahead caches (up to 256 MiB each) with it.
+        with self._lock:
+            left = self._open_files.get(name, 0) - 1
+            if left > 0:
+                self._open_files[name] = left
+                return
+            self._open_files.pop(name, None)
+            self._prefetchers.pop(name, None)
+            self._tile_readaheads.pop(name, None)
 
     def _make_prefetcher(self, name: str, tiles: bool = False) -> BandPrefetcher | TileReadAhead | None:
         if not name.lower().endswith((".tif", ".tiff")):
@@ -265,6 +297,25 @@ class ZipArchive:
             return f.read()
 
 
+def _seek_target(offset: int, whence: int, pos: int, size: int) -> int:
+    """The absolute position a ``seek`` asks for (``io.RawIOBase`` semantics).
+
+    Raises:
+        ValueError: an unknown ``whence`` or a negative resulting position.
+    """
+    if whence == io.SEEK_SET:
+        target = offset
+    elif whence == io.SEEK_CUR:
+        target = pos + offset
+    elif whence == io.SEEK_END:
+        target = size + offset
+    else:
+        raise ValueError(f"invalid whence ({whence!r}, should be 0, 1 or 2)")
+    if target < 0:
+        raise ValueError(f"negative seek position {target}")
+    return target
+
+
 class MemberFile(io.RawIOBase):
     """A STORED member as a seekable, range-reading file.
 
@@ -280,6 +331,13 @@ class MemberFile(io.RawIOBase):
         self._head = archive.head(name)
         self._pos = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        archive._file_opened(name)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._blocks.clear()
+            self.archive._file_closed(self.name)
+        super().close()
 
     def readable(self) -> bool:
         return True
@@ -291,15 +349,7 @@ class MemberFile(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            self._pos = offset
-        elif whence == io.SEEK_CUR:
-            self._pos += offset
-        elif whence == io.SEEK_END:
-            self._pos = self.size + offset
-        else:
-            raise ValueError(f"invalid whence {whence!r}")
-        self._pos = max(0, self._pos)
+        self._pos = _seek_target(offset, whence, self._pos, self.size)
         return self._pos
 
     def _span(self, start: int, end: int) -> bytes:
@@ -355,13 +405,13 @@ class MemberFile(io.RawIOBase):
             sizes: length of each range.
 
         Returns:
-            The bytes of each range.
+            The bytes of each range, cut at the member's end (``b""`` past it).
         """
         out: list[bytes | None] = [None] * len(offsets)
         todo: list[int] = []
         for i, (start, size) in enumerate(zip(offsets, sizes, strict=True)):
-            if start + size <= len(self._head):
-                out[i] = self._head[start : start + size]
+            if start + size <= len(self._head) or size <= 0 or start >= self.size:
+                out[i] = self._head[start : start + size] if size > 0 else b""
             else:
                 todo.append(i)
         if todo:
@@ -381,7 +431,11 @@ class MemberFile(io.RawIOBase):
 
 
 class DeflatedMemberFile(io.RawIOBase):
-    """A DEFLATED member decompressed as a stream (forward seeks read, backward seeks restart)."""
+    """A DEFLATED member decompressed as a stream (forward seeks read, backward seeks restart).
+
+    A read inflates only the bytes it returns, so memory stays at about one compressed
+    chunk (1 MiB) plus the bytes asked for.
+    """
 
     def __init__(self, archive: ZipArchive, name: str) -> None:
         super().__init__()
@@ -407,7 +461,7 @@ class DeflatedMemberFile(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset}.get(whence, self.size + offset)
+        target = _seek_target(offset, whence, self._pos, self.size)
         if target < self._pos:
             self._restart()
         while self._pos < target:
@@ -417,15 +471,22 @@ class DeflatedMemberFile(io.RawIOBase):
         return self._pos
 
     def read(self, size: int | None = -1) -> bytes:
+        # Inflate no more than asked for: a MiB of compressed zeros is a GB of output.
         if size is None or size < 0:
             size = self.size - self._pos
-        while len(self._buffer) < size:
-            chunk = next(self._chunks, None)
+        parts = [self._buffer]
+        have = len(self._buffer)
+        while have < size:
+            pending = self._inflater.unconsumed_tail
+            chunk = pending if pending else next(self._chunks, None)
             if chunk is None:
-                self._buffer += self._inflater.flush()
+                parts.append(self._inflater.flush())
+                have += len(parts[-1])
                 break
-            self._buffer += self._inflater.decompress(chunk)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+            parts.append(self._inflater.decompress(chunk, size - have))
+            have += len(parts[-1])
+        buffer = b"".join(parts)
+        data, self._buffer = buffer[:size], buffer[size:]
         self._pos += len(data)
         return data
 
@@ -438,12 +499,31 @@ class DeflatedMemberFile(io.RawIOBase):
         return len(data)
 
 
-_archives: dict[str, ZipArchive] = {}
+MAX_ARCHIVES = 32
+"""Archives :func:`archive_for` keeps (least recently used dropped first): each may hold a
+directory, member heads and, while its rasters are open, read-ahead caches."""
+_archives: OrderedDict[str, ZipArchive] = OrderedDict()
 _archives_lock = threading.Lock()
+_live_archives: weakref.WeakSet[ZipArchive] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child has only the forking thread: read-ahead futures that the parent's threads
+    # were filling would never complete, and a lock one of them held would never be released.
+    global _archives_lock
+    _archives_lock = threading.Lock()
+    for archive in list(_live_archives):
+        archive._forget_readahead()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def archive_for(source: URLSource) -> ZipArchive:
     """The process-wide :class:`ZipArchive` for ``source`` (directory read once per process).
+
+    The :data:`MAX_ARCHIVES` most recently used archives are kept. A static URL signed again
+    (same path, new query) gets the same archive, which then reads with the new URL.
 
     Args:
         source: the archive's URL source.
@@ -455,4 +535,11 @@ def archive_for(source: URLSource) -> ZipArchive:
         archive = _archives.get(source.key)
         if archive is None:
             archive = _archives[source.key] = ZipArchive(source)
+            while len(_archives) > MAX_ARCHIVES:
+                _archives.popitem(last=False)
+        else:
+            _archives.move_to_end(source.key)
+            if isinstance(source, StaticURLSource) and source.url != getattr(archive.source, "url", source.url):
+                archive.source = source
+                archive.reader.use_source(source)
         return archive

@@ -14,6 +14,7 @@ import json
 import math
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,8 @@ def _bands_from_metadata(meta: dict[str, Any]) -> list[BandInfo]:
     return out
 
 
-_info_cache: dict[str, ProductInfo] = {}
+_MAX_INFOS = 64
+_info_cache: OrderedDict[str, ProductInfo] = OrderedDict()
 _info_lock = threading.Lock()
 
 
@@ -108,6 +110,8 @@ def product_info(archive: ZipArchive, catalog: Any | None = None) -> ProductInfo
     key = archive.source.key
     with _info_lock:
         cached = _info_cache.get(key)
+        if cached is not None:
+            _info_cache.move_to_end(key)
     if cached is not None and catalog is None:
         return cached
     names = archive.names()
@@ -132,6 +136,9 @@ def product_info(archive: ZipArchive, catalog: Any | None = None) -> ProductInfo
     )
     with _info_lock:
         _info_cache[key] = info
+        _info_cache.move_to_end(key)
+        while len(_info_cache) > _MAX_INFOS:
+            _info_cache.popitem(last=False)
     return info
 
 

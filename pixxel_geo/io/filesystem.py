@@ -302,15 +302,18 @@ class PixxelFileSystem(AbstractFileSystem):
         )
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
-        """Bytes of a member (or of ``[start, end)`` of it), read by range."""
+        """Bytes of a member (or of ``[start, end)`` of it), read by range.
+
+        A DEFLATED member is inflated from its start up to ``end`` only (streamed, not
+        held whole in memory).
+        """
         resolved = self.resolve_path(path)
         if resolved.member is None:
             raise IsADirectoryError(f"pixxel://{self._strip_protocol(path)} is a product folder")
         archive = self.archive(resolved)
         member = archive.member(resolved.member)
         if not member.is_stored:
-            data = archive.read(member.name)
-            return data[start:end]
+            return _read_deflated(archive, member.name, [_clip(start, end, member.file_size)])[0]
         offset, size = archive.data_range(member.name)
         lo, hi = _clip(start, end, size)
         return archive.reader.read(offset + lo, offset + hi)
@@ -324,7 +327,13 @@ class PixxelFileSystem(AbstractFileSystem):
         on_error: str = "return",
         **kwargs: Any,
     ) -> list[Any]:
-        """Several ranges of one or more members; ranges of one product are fetched in parallel."""
+        """Several ranges of one or more members; ranges of one product are fetched in parallel.
+
+        Ranges are cut at the member's end (an empty or past-the-end range gives ``b""``).
+        The ranges of one DEFLATED member are inflated in one forward pass.
+        With ``on_error="return"`` (fsspec's default) a failure is returned in place of the
+        bytes of each range it affects; with ``"raise"`` it is raised.
+        """
         n = len(paths)
         starts_list = starts if isinstance(starts, list) else [starts] * n
         ends_list = ends if isinstance(ends, list) else [ends] * n
@@ -333,13 +342,16 @@ class PixxelFileSystem(AbstractFileSystem):
         out: list[Any] = [None] * n
         groups: dict[str, list[tuple[int, int, int]]] = {}
         archives: dict[str, ZipArchive] = {}
+        deflated: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
         for i, (path, start, end) in enumerate(zip(paths, starts_list, ends_list, strict=True)):
             try:
                 resolved = self.resolve_path(path)
                 archive = self.archive(resolved)
                 member = archive.member(resolved.member or "")
                 if not member.is_stored:
-                    out[i] = self.cat_file(path, start, end)
+                    archives[archive.source.key] = archive
+                    lo, hi = _clip(start, end, member.file_size)
+                    deflated.setdefault((archive.source.key, member.name), []).append((i, lo, hi))
                     continue
                 offset, size = archive.data_range(member.name)
                 lo, hi = _clip(start, end, size)
@@ -351,10 +363,36 @@ class PixxelFileSystem(AbstractFileSystem):
                     raise
                 out[i] = exc
         for key, items in groups.items():
-            blobs = archives[key].reader.read_ranges([(a, b) for _, a, b in items])
+            try:
+                blobs: list[Any] = archives[key].reader.read_ranges([(a, b) for _, a, b in items])
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                blobs = [exc] * len(items)
+            for (i, _, _), blob in zip(items, blobs, strict=True):
+                out[i] = blob
+        for (key, name), items in deflated.items():
+            try:
+                blobs = _read_deflated(archives[key], name, [(a, b) for _, a, b in items])
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                blobs = [exc] * len(items)
             for (i, _, _), blob in zip(items, blobs, strict=True):
                 out[i] = blob
         return out
+
+
+def _read_deflated(archive: ZipArchive, name: str, ranges: list[tuple[int, int]]) -> list[bytes]:
+    """``[start, end)`` ranges of a DEFLATED member, inflated in one forward pass (warns once)."""
+    out: list[bytes] = [b""] * len(ranges)
+    with archive.open(name) as f:
+        for k in sorted(range(len(ranges)), key=lambda k: ranges[k]):
+            start, end = ranges[k]
+            if end > start:
+                f.seek(start)
+                out[k] = f.read(end - start)
+    return out
 
 
 def _clip(start: int | None, end: int | None, size: int) -> tuple[int, int]:

@@ -79,8 +79,6 @@ class ProductArray(BackendArray):
         return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.OUTER, self._read)
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
-        from rasterio.windows import Window
-
         picks = []
         squeeze = []
         for k, size in zip(key, self.shape, strict=True):
@@ -96,11 +94,50 @@ class ProductArray(BackendArray):
         if 0 in out_shape:
             data = np.zeros(out_shape, dtype=self.dtype)
         else:
-            # Read the bounding window once, then pick (a strided or fancy key reads no more tiles).
-            r0, c0 = int(rows.min()), int(cols.min())
-            window = Window(c0, r0, int(cols.max()) - c0 + 1, int(rows.max()) - r0 + 1)
             with self._dataset() as dataset:
-                block = dataset.read([int(b) + 1 for b in bands], window=window)
-            data = block[np.ix_(np.arange(len(bands)), rows - r0, cols - c0)]
+                data = self._read_picks(dataset, bands, rows, cols)
         index = tuple(0 if s else slice(None) for s in squeeze)
         return np.asarray(data[index])
+
+    def _read_picks(self, dataset: Any, bands: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """``dataset[bands][:, rows][:, :, cols]`` read by window.
+
+        A slice or a key whose picks are close together is read as one window (the
+        tiles between picks are needed anyway). Scattered picks are read window by
+        window, one per cluster of rows × cluster of columns, so picking the four
+        corners does not download the whole raster.
+        """
+        from rasterio.windows import Window
+
+        block_h, block_w = dataset.block_shapes[0]
+        row_groups, col_groups = _clusters(rows, block_h), _clusters(cols, block_w)
+        spanned = sum(_span(rows[g]) for g in row_groups) * sum(_span(cols[g]) for g in col_groups)
+        if 2 * spanned > _span(rows) * _span(cols):
+            row_groups, col_groups = [np.arange(len(rows))], [np.arange(len(cols))]
+        indexes = [int(b) + 1 for b in bands]
+        out = np.empty((len(bands), len(rows), len(cols)), dtype=self.dtype)
+        for rg in row_groups:
+            r = rows[rg]
+            r0 = int(r.min())
+            for cg in col_groups:
+                c = cols[cg]
+                c0 = int(c.min())
+                window = Window(c0, r0, _span(c), _span(r))
+                block = dataset.read(indexes, window=window)
+                out[np.ix_(np.arange(len(bands)), rg, cg)] = block[np.ix_(np.arange(len(bands)), r - r0, c - c0)]
+        return out
+
+
+def _span(picks: np.ndarray) -> int:
+    return int(picks.max()) - int(picks.min()) + 1
+
+
+def _clusters(picks: np.ndarray, block: int) -> list[np.ndarray]:
+    """Positions in ``picks`` grouped by runs of adjacent blocks (tiles) that hold a pick.
+
+    Each group's bounding window touches only blocks that hold at least one pick.
+    """
+    tiles = picks // max(1, block)
+    used = np.unique(tiles)
+    runs = np.split(used, np.flatnonzero(np.diff(used) > 1) + 1)
+    return [np.flatnonzero((tiles >= run[0]) & (tiles <= run[-1])) for run in runs]

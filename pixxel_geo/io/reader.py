@@ -80,6 +80,9 @@ class URLSource(Protocol):
 class StaticURLSource:
     """A URL given as is: it cannot be re-signed.
 
+    Its ``key`` is the URL without its query string, so the same file signed again
+    (a new signature, the same path) is the same file.
+
     Args:
         url: a signed (or public) URL.
     """
@@ -89,7 +92,9 @@ class StaticURLSource:
 
     @property
     def key(self) -> str:
-        return "url:" + hashlib.sha256(self.url.encode()).hexdigest()[:32]
+        parts = urlsplit(self.url)
+        where = f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
+        return "url:" + hashlib.sha256(where.encode()).hexdigest()[:32]
 
     def signed_url(self, fresh: bool = False) -> str:
         return self.url
@@ -217,6 +222,12 @@ class RangeReader:
                 url = self._url
         return url
 
+    def use_source(self, source: URLSource) -> None:
+        """Read with ``source`` from now on (the same file, signed again by the caller)."""
+        with self._url_lock:
+            self.source = source
+            self._url = None
+
     def refresh_url(self, stale: str) -> str:
         """Re-sign once for all threads that saw ``stale`` refused."""
         with self._url_lock:
@@ -242,8 +253,12 @@ class RangeReader:
 
     # -- requests ---------------------------------------------------------------
 
-    def _get(self, range_header: str) -> httpx.Response:
-        """One ranged GET, re-signing once on 403 and retrying transient failures (:attr:`retry`)."""
+    def _get(self, range_header: str, whole_ok: bool = True) -> httpx.Response:
+        """One ranged GET, re-signing once on 403 and retrying transient failures (:attr:`retry`).
+
+        ``whole_ok=False``: a ``200`` (the server ignored ``Range`` and sends the whole file)
+        is refused before its body is read.
+        """
         url = self.current_url()
         resigned = False
         attempt = 0
@@ -252,7 +267,17 @@ class RangeReader:
             attempt += 1
             self.requests += 1
             try:
-                response = self._client().get(url, headers={"Range": range_header})
+                client = self._client()
+                request = client.build_request("GET", url, headers={"Range": range_header})
+                response = client.send(request, stream=True)
+                if response.status_code == 200 and not whole_ok:
+                    response.close()
+                    raise TransferError(
+                        f"{redact_url(url)} ignored the Range header ({range_header}) and sent the whole "
+                        "file; reading in place needs a server that answers byte ranges (206)",
+                        path=urlsplit(url).path,
+                    )
+                response.read()
             except httpx.TimeoutException as exc:
                 if attempt < policy.max_attempts:
                     time.sleep(policy.delay(attempt - 1))
@@ -337,15 +362,18 @@ class RangeReader:
         return self.size
 
     def read(self, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` of the file.
+        """Bytes ``[start, end)`` of the file (cut at its end once the size is known).
 
         Raises:
             SignedURLError: refused even after re-signing.
-            TransferError: the server did not give the bytes asked for.
+            TransferError: the server did not give the bytes asked for, or ignored ``Range``
+                for a read that does not start at 0 (it would send the whole file each time).
         """
+        if self.size is not None:
+            end = min(end, self.size)
         if end <= start:
             return b""
-        response = self._get(f"bytes={start}-{end - 1}")
+        response = self._get(f"bytes={start}-{end - 1}", whole_ok=start == 0)
         got_start, _ = self._note_size(response)
         data = response.content
         if response.status_code == 200:
@@ -365,13 +393,21 @@ class RangeReader:
             ranges: byte ranges, end exclusive.
 
         Returns:
-            The bytes of each range, in the order asked.
+            The bytes of each range, in the order asked: ``b""`` for an empty range
+            (``end <= start``); a range past the end of the file is cut at the end.
         """
+        if self.size is not None:
+            ranges = [(start, min(end, self.size)) for start, end in ranges]
         parts = coalesce_ranges(ranges)
+        if not parts:
+            return [b""] * len(ranges)
         blobs = [self.read(*parts[0])] if len(parts) == 1 else self._read_parallel(parts)
         starts = [p[0] for p in parts]
         out = []
         for start, end in ranges:
+            if end <= start:
+                out.append(b"")
+                continue
             k = bisect.bisect_right(starts, start) - 1
             p_start = starts[k]
             blob = blobs[k]

@@ -35,12 +35,13 @@ import hashlib
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import InvalidInputError, TransferError
-from pixxel_geo.io.archive import ZipArchive
+from pixxel_geo.io.archive import MAX_ARCHIVES, ZipArchive
 from pixxel_geo.io.sources import ResolvedSource, client_for, register_source_resolver
 
 __all__ = [
@@ -63,7 +64,7 @@ time. It defaults to 1 for a GCS endpoint on loopback (gcp-storage-emulator serv
 at a time; concurrent ones cost it ~1 s each), and to the library's concurrency otherwise."""
 _lock = threading.Lock()
 _filesystems: dict[tuple[str, str], Any] = {}
-_archives: dict[str, StoreArchive] = {}
+_archives: OrderedDict[str, StoreArchive] = OrderedDict()
 
 
 def _options_key(options: dict[str, Any]) -> str:
@@ -287,12 +288,17 @@ class StoreArchive(ZipArchive):
 
 
 def store_archive(url: str, storage_options: dict[str, Any] | None = None) -> StoreArchive:
-    """The process-wide archive for a store object (its directory is read once)."""
+    """The process-wide archive for a store object (its directory is read once; the
+    :data:`~pixxel_geo.io.archive.MAX_ARCHIVES` most recently used are kept)."""
     source = StoreObjectSource(url, storage_options)
     with _lock:
         archive = _archives.get(source.key)
         if archive is None:
             archive = _archives[source.key] = StoreArchive(source)
+            while len(_archives) > MAX_ARCHIVES:
+                _archives.popitem(last=False)
+        else:
+            _archives.move_to_end(source.key)
         return archive
 
 

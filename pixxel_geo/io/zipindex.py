@@ -158,6 +158,9 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
         tag, size = struct.unpack_from("<HH", extra, i)
         body = extra[i + 4 : i + 4 + size]
         if tag == 0x0001:
+            wanted = 8 * sum(v == 0xFFFFFFFF for v in (usize, csize, offset))
+            if len(body) < wanted:
+                raise ZipFormatError(f"zip64 extra field holds {len(body)} bytes, {wanted} are needed")
             j = 0
             if usize == 0xFFFFFFFF:
                 (usize,) = struct.unpack_from("<Q", body, j)

@@ -1,7 +1,7 @@
 """A minimal GET-only HTTP file server with Range support, run as a child process.
 
 Serves the files of one folder at ``/<name>`` (single ranges; HEAD answers 403 like a
-GET-only presigned URL). The tests use it only for fsspec's abstract suite, whose fixed
+GET-only presigned URL), and again at ``/norange/<name>`` ignoring ``Range`` (200, whole file). The tests use it only for fsspec's abstract suite, whose fixed
 trees (``source/file1``, ``source/subdir/…``) no sandbox product has; everything else,
 DEFLATED members included, reads from a sandbox.
 
@@ -31,7 +31,9 @@ def make_handler(folder: Path) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
 
         def do_GET(self) -> None:
-            path = folder / self.path.split("?", 1)[0].lstrip("/")
+            name = self.path.split("?", 1)[0].lstrip("/")
+            ignore_range = name.startswith("norange/")
+            path = folder / name.removeprefix("norange/")
             if not path.is_file():
                 self.send_response(404)
                 self.send_header("Content-Length", "0")
@@ -39,7 +41,7 @@ def make_handler(folder: Path) -> type[BaseHTTPRequestHandler]:
                 return
             data = path.read_bytes()
             size = len(data)
-            match = _RANGE.match(self.headers.get("Range", ""))
+            match = None if ignore_range else _RANGE.match(self.headers.get("Range", ""))
             if not match:
                 self.send_response(200)
                 body = data

@@ -36,11 +36,13 @@ def test_window_tiles_are_fetched_ahead_and_pixels_match(pixel_sandbox: Sandbox,
         assert ref.interleaving.name.lower() == "pixel"
         expected = ref.read(window=((0, 512), (0, 512)))
     with px.Client(api_key=pixel_sandbox.token, base_url=pixel_sandbox.url) as client:
-        with px.open_raster(catalog_id, client=client) as src:
-            got = src.read(window=((0, 512), (0, 512)))
         archive = archive_for(resolve_source(catalog_id, client).archive.source)
         member = next(n for n in archive.names() if n.endswith(".tif"))
-        readahead = archive.tile_readahead(member)
+        with px.open_raster(catalog_id, client=client) as src:
+            got = src.read(window=((0, 512), (0, 512)))
+            readahead = archive.tile_readahead(member)
+        # Closing the raster (its last open file) releases the read-ahead and its cached tiles.
+        assert archive.tile_readahead(member) is not readahead
     assert np.array_equal(got, expected)
     assert readahead is not None
     # The 2×2 window: the first tile on demand, the other three fetched before GDAL asked.
