@@ -6,6 +6,7 @@ Nothing here does I/O. :meth:`BaseClient.request` is a generator (see
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -35,7 +36,7 @@ from pixxel_geo.api.errors import (
     TransportError,
 )
 
-__all__ = ["AmbiguousRequestError", "BaseClient", "error_from_response"]
+__all__ = ["AmbiguousRequestError", "BaseClient", "DeadlineReached", "error_from_response"]
 
 logger = logging.getLogger("pixxel_geo.api")
 
@@ -55,6 +56,18 @@ class AmbiguousRequestError(Exception):
 
     Internal: create operations catch it, look for what the first attempt
     created, and only then decide to try again.
+    """
+
+    def __init__(self, error: PixxelError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class DeadlineReached(Exception):
+    """Retrying a failed request would run past the caller's deadline.
+
+    Internal: waits catch it and raise :class:`~pixxel_geo.api.errors.WaitTimeoutError`
+    naming what they were waiting for; ``error`` is the last failure.
     """
 
     def __init__(self, error: PixxelError) -> None:
@@ -137,6 +150,15 @@ def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> Trans
     return NetworkError(f"{where} failed: {type(exc).__name__}. Check the API URL and your network connection.")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _may_have_arrived(exc: httpx.TransportError) -> bool:
     """Whether a failed request could have reached the server before failing."""
     return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
@@ -172,6 +194,11 @@ class BaseClient:
                 "the config file (see pixxel_geo.api._config)."
             )
         url = httpx.URL(self.config.base_url + path)
+        if authenticated and url.scheme == "http" and not _is_loopback(url.host):
+            raise ConfigurationError(
+                f"Refusing to send the API key in clear text over http:// to {url.host}. "
+                "Use an https:// API URL (plain http is allowed only for 127.0.0.1, ::1 or localhost)."
+            )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         request = httpx.Request(
             method, url, params=clean or None, json=json_body, headers=self._client_kwargs()["headers"]
@@ -189,17 +216,26 @@ class BaseClient:
         json_body: Any = None,
         idempotent: bool | None = None,
         authenticated: bool = True,
+        deadline: float | None = None,
     ) -> Operation[Any]:
         """Send one API request with retries; return its decoded JSON body (or None).
 
         Non-idempotent requests (POST) are retried only when the server surely
         did not act (connection refused, 429); otherwise an
         :class:`AmbiguousRequestError` lets the caller check before retrying.
+
+        A retry never comes sooner than the server's ``Retry-After``; if that is
+        longer than the policy's ``backoff_cap``, the error is raised at once
+        (a :class:`RateLimitError` carries ``retry_after``). A DELETE whose
+        earlier attempt may have reached the server counts a 404 as done. With
+        ``deadline`` (a :func:`time.monotonic` value), a retry that would wait
+        past it raises :class:`DeadlineReached` instead.
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "OPTIONS", "DELETE", "PUT"}
         policy = self.config.retry
         attempt = 0
+        maybe_done = False  # an earlier attempt may have acted on the server
         while True:
             request = self.build_request(method, path, params=params, json_body=json_body, authenticated=authenticated)
             started = time.monotonic()
@@ -217,17 +253,39 @@ class BaseClient:
                 logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
                 if response.is_success:
                     return _decode(response)
+                if response.status_code == 404 and maybe_done and method.upper() == "DELETE":
+                    logger.debug("%s %s -> 404 after a lost answer: already deleted", method, path)
+                    return None
                 error = error_from_response(response, self.config)
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 status = response.status_code
                 ambiguous = status >= 500
                 retryable = status in policy.retry_statuses and (idempotent or status == 429)
             attempt += 1
+            maybe_done = maybe_done or ambiguous
             if not retryable or attempt >= policy.max_attempts:
                 if not idempotent and ambiguous:
                     raise AmbiguousRequestError(error)
                 raise error
-            yield Sleep(policy.delay(attempt - 1, retry_after))
+            delay = policy.delay(attempt - 1) if retry_after is None else retry_after
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                raise DeadlineReached(error)
+            if retry_after is not None and retry_after > policy.backoff_cap:
+                raise _asked_to_wait(error, retry_after)
+            yield Sleep(delay)
+
+
+def _asked_to_wait(error: PixxelError, retry_after: float) -> PixxelError:
+    """The error to raise when the server asks for a longer pause than the policy allows."""
+    advice = (
+        f" The server asked to retry after {retry_after:g} s, longer than the retry policy's "
+        "backoff_cap; retry no sooner than that (or raise backoff_cap to let the client wait)."
+    )
+    error.message += advice
+    error.args = (error.message,)
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after
+    return error
 
 
 def _decode(response: httpx.Response) -> Any:

@@ -7,6 +7,9 @@ Precedence, first found wins:
 - Base URL: the ``base_url`` argument, ``PIXXEL_API_URL``, ``base_url`` in the
   config file, then ``https://api.pixxel.space``.
 
+Values are stripped of surrounding whitespace first; a blank value (``"  "``)
+counts as not set, so it does not hide the next source.
+
 The config file is ``$PIXXEL_CONFIG`` or ``$XDG_CONFIG_HOME/pixxel/config.toml``
 (``~/.config/pixxel/config.toml``)::
 
@@ -16,6 +19,7 @@ The config file is ``$PIXXEL_CONFIG`` or ``$XDG_CONFIG_HOME/pixxel/config.toml``
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -45,6 +49,11 @@ class ClientConfig:
     """Where the key was read from, for error messages (never the key itself)."""
     timeout: float = DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        _check_timeout(self.timeout)
+        if not isinstance(self.retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
 
     def __repr__(self) -> str:
         return (
@@ -97,25 +106,42 @@ def resolve_config(
         if file_values is None:
             file_values = _read_config_file(config_file_path())
         value = file_values.get(key)
-        return str(value) if value else None
+        return _clean(str(value)) if value else None
 
     source = "nowhere"
-    if api_key:
+    key = _clean(api_key)
+    if key:
         source = "the api_key argument"
-    elif os.environ.get("PIXXEL_API_KEY"):
-        api_key, source = os.environ["PIXXEL_API_KEY"], "the PIXXEL_API_KEY environment variable"
+    elif key := _clean(os.environ.get("PIXXEL_API_KEY")):
+        source = "the PIXXEL_API_KEY environment variable"
     else:
-        api_key = from_file("api_key")
-        if api_key:
+        key = from_file("api_key")
+        if key:
             source = f"the config file {config_file_path()}"
 
-    url = base_url or os.environ.get("PIXXEL_API_URL") or from_file("base_url") or DEFAULT_BASE_URL
+    url = _clean(base_url) or _clean(os.environ.get("PIXXEL_API_URL")) or from_file("base_url") or DEFAULT_BASE_URL
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"The API URL {url!r} is not an http(s) URL. Use e.g. {DEFAULT_BASE_URL}.")
+    if timeout is not None:
+        _check_timeout(timeout)
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}.")
     return ClientConfig(
         base_url=url.rstrip("/"),
-        api_key=api_key.strip() if api_key else None,
+        api_key=key,
         api_key_source=source,
         timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
         retry=retry or RetryPolicy(),
     )
+
+
+def _clean(value: str | None) -> str | None:
+    """``value`` stripped; ``None`` when nothing is left."""
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def _check_timeout(timeout: object) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
+        raise ConfigurationError(
+            f"timeout={timeout!r}: give the seconds each request may take, a number > 0 (default {DEFAULT_TIMEOUT:g})."
+        )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from pixxel_geo.api.errors import InvalidInputError
 
-__all__ = ["STORE_TYPES", "check_bbox", "check_id", "check_ids", "exactly_one_id_list"]
+__all__ = ["STORE_TYPES", "check_bbox", "check_id", "check_ids", "exactly_one_id_list", "path_segment"]
 
 STORE_TYPES = ("S3", "GCS", "AZBLOB")
 
@@ -18,6 +19,34 @@ def check_id(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}.")
     return value.strip()
+
+
+_PATH_UNSAFE = ("/", "?", "#", "\\")
+
+
+def path_segment(value: Any, what: str, reserved: Iterable[str] = ()) -> str:
+    """An id checked and percent-quoted for use as one segment of a URL path.
+
+    Ids that could change which resource the URL names (``"../stores/S1"``,
+    ``"deliveries"`` reached through ``"x/.."``, ``"a?b"``) are refused, and the
+    rest is quoted, so an id never addresses anything but itself. ``reserved``
+    names sibling endpoints (``/v0/catalogs/search``) an id must not equal.
+
+    Example:
+        >>> path_segment(" 47435e2b ", "catalog_id")
+        '47435e2b'
+    """
+    text = check_id(value, what)
+    if text in {".", ".."} or any(c in text for c in _PATH_UNSAFE) or any(c.isspace() for c in text):
+        raise InvalidInputError(
+            f"{what} {value!r} is not a valid id: ids contain no '/', '?', '#', '\\' or spaces "
+            "and are not '.' or '..'. Pass the id exactly as the API returned it."
+        )
+    if text.lower() in reserved:
+        raise InvalidInputError(
+            f"{what} {value!r} names another endpoint, not a resource. Pass the id exactly as the API returned it."
+        )
+    return quote(text, safe="")
 
 
 def check_ids(values: Iterable[Any] | str | None, what: str) -> list[str]:
@@ -57,6 +86,11 @@ def exactly_one_id_list(
 
 def check_bbox(bbox: Any) -> list[float]:
     """``[west, south, east, north]`` in degrees (east < west is allowed: the antimeridian)."""
+    if isinstance(bbox, str | bytes | Mapping):
+        raise InvalidInputError(
+            f"bbox must be a sequence of 4 numbers [west, south, east, north], got {bbox!r}. "
+            "Pass a list or tuple, e.g. [77.5, 12.9, 77.7, 13.1]."
+        )
     try:
         values = [float(v) for v in bbox]
     except (TypeError, ValueError):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
-from pixxel_geo.api._validate import check_bbox, check_id, check_ids
+from pixxel_geo.api._validate import check_bbox, check_ids, path_segment
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Catalog
 
@@ -18,21 +19,63 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCatalogs", "CatalogOperations", "Catalogs", "search_body"]
 
 
-def _datetime_text(value: Any) -> str | None:
-    """Accept an RFC 3339 string, a datetime, or a (start, end) pair with ``None`` for open ends."""
-    if value is None:
-        return None
+def _instant(value: Any) -> str:
+    """One end of a datetime filter as RFC 3339 text (naive datetimes and dates are UTC)."""
     if isinstance(value, str):
-        return value
-    if isinstance(value, tuple | list) and len(value) == 2:
-        return "/".join(".." if v is None else _datetime_text(v) or ".." for v in value)
-    if hasattr(value, "isoformat"):
-        text = value.isoformat()
-        return text.replace("+00:00", "Z")
+        return value.strip()
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return f"{value.isoformat()}T00:00:00Z"  # the start of that day, UTC
     raise InvalidInputError(
-        f"datetime must be an RFC 3339 string ('2024-01-01T00:00:00Z/..'), a datetime, "
+        f"datetime must be an RFC 3339 string ('2024-01-01T00:00:00Z/..'), a datetime, a date, "
         f"or a (start, end) pair; got {value!r}."
     )
+
+
+def _datetime_text(value: Any) -> str | None:
+    """Accept an RFC 3339 string, a datetime, a date, or a (start, end) pair with ``None`` for an open end."""
+    if value is None:
+        return None
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise InvalidInputError(f"A datetime interval is a (start, end) pair, got {value!r}.")
+        start, end = (".." if v is None else _instant(v) or ".." for v in value)
+        if start == end == "..":
+            raise InvalidInputError(
+                "A datetime interval open at both ends filters nothing and the API refuses it: "
+                "give a start or an end, or leave datetime unset."
+            )
+        return f"{start}/{end}"
+    return _instant(value) or None
+
+
+def _sort_by(sort_by: Any) -> list[dict[str, str]]:
+    """The schema's form of ``sort_by``: a list of ``{field: "ASC" | "DESC"}`` objects."""
+    items = [sort_by] if isinstance(sort_by, str | Mapping) else sort_by
+    if not isinstance(items, list | tuple):
+        raise InvalidInputError(f"sort_by must be a field name, a dict or a list of them, got {sort_by!r}.")
+    result: list[dict[str, str]] = []
+    for item in items:
+        if isinstance(item, str) and item.lstrip("+-").strip():
+            result.append({item.lstrip("+-").strip(): "DESC" if item.startswith("-") else "ASC"})
+        elif isinstance(item, Mapping) and set(item) == {"field", "direction"}:
+            result.append(dict(item))  # the form shown in the API's description; sent as given
+        elif isinstance(item, Mapping) and item:
+            for name, direction in item.items():
+                if str(direction).upper() not in {"ASC", "DESC"}:
+                    raise InvalidInputError(
+                        f"sort_by direction must be 'ASC' or 'DESC', got {direction!r} for {name!r}."
+                    )
+                result.append({str(name): str(direction).upper()})
+        else:
+            raise InvalidInputError(
+                f"Each sort_by item must be a field name ('-datetime' for descending) or a dict such as "
+                f"{{'datetime': 'DESC'}}, got {item!r}."
+            )
+    return result
 
 
 def search_body(
@@ -48,8 +91,14 @@ def search_body(
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v0/catalogs/search`` (without paging), checked.
 
-    ``sort_by`` may be the API's list form (``[{"datetime": "DESC"}]``) or a
-    shorthand: ``"datetime"``, ``"-datetime"`` (descending).
+    ``sort_by`` may be the API's list form (``[{"datetime": "DESC"}]``), one such
+    dict, or a shorthand: ``"datetime"``, ``"-datetime"`` (descending).
+    ``datetime`` takes RFC 3339 text, a datetime (naive means UTC), a date (the
+    start of that day, UTC) or a (start, end) pair with ``None`` for one open end.
+
+    Example:
+        >>> search_body(datetime=(dt.date(2024, 1, 1), None), sort_by={"datetime": "desc"})
+        {'datetime': '2024-01-01T00:00:00Z/..', 'sort_by': [{'datetime': 'DESC'}]}
     """
     body: dict[str, Any] = {}
     if bbox is not None:
@@ -70,13 +119,12 @@ def search_body(
             raise InvalidInputError("query must be a dict such as {'cloudcover': {'lt': 10}}.")
         body["query"] = query
     if sort_by:
-        if isinstance(sort_by, str):
-            # The schema's form: a list of {field: "ASC" | "DESC"} objects.
-            direction = "DESC" if sort_by.startswith("-") else "ASC"
-            body["sort_by"] = [{sort_by.lstrip("+-"): direction}]
-        else:
-            body["sort_by"] = list(sort_by)
+        body["sort_by"] = _sort_by(sort_by)
     return body
+
+
+# Paths next to /v0/catalogs/{id}: an id equal to one of them would reach that endpoint.
+_SIBLINGS = frozenset({"deliveries", "download", "search"})
 
 
 class CatalogOperations:
@@ -97,7 +145,9 @@ class CatalogOperations:
         yield from paginate(fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items)
 
     def get(self, catalog_id: str) -> Operation[Catalog]:
-        answer = yield from self._base.request("GET", f"/v0/catalogs/{check_id(catalog_id, 'catalog_id')}")
+        answer = yield from self._base.request(
+            "GET", f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
+        )
         return Catalog.from_api(answer)
 
 
@@ -137,10 +187,13 @@ class Catalogs:
         Args:
             bbox: ``[west, south, east, north]`` in degrees.
             intersects: a GeoJSON geometry.
-            datetime: an instant or interval (``"2024-01-01T00:00:00Z/.."``) or a (start, end) pair.
+            datetime: an instant or interval (``"2024-01-01T00:00:00Z/.."``), a datetime
+                (naive means UTC), a date (start of day, UTC) or a (start, end) pair
+                with ``None`` for one open end.
             ids, order_ids, order_item_ids: restrict to these.
             query: STAC-style property filter, e.g. ``{"cloudcover": {"lt": 10}}``.
-            sort_by: the API's list form, or ``"datetime"`` / ``"-datetime"``.
+            sort_by: the API's list form, one ``{"field": "ASC" | "DESC"}`` dict, or
+                ``"datetime"`` / ``"-datetime"``.
             limit: page size asked of the API (default 50; the API's own default is 2).
             max_items: stop after this many catalogs.
 

@@ -24,6 +24,7 @@ from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
 from pixxel_geo.api.downloads import AsyncDownloads, Downloads
+from pixxel_geo.api.errors import ConfigurationError
 from pixxel_geo.api.events import EventCallback
 from pixxel_geo.api.order_items import AsyncOrderItems, OrderItems
 from pixxel_geo.api.stores import AsyncStores, Stores
@@ -40,7 +41,16 @@ def _config_from(
     retry: RetryPolicy | None,
     config: ClientConfig | None,
 ) -> ClientConfig:
-    return config or resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, retry=retry)
+    if config is None:
+        return resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, retry=retry)
+    given = [name for name, value in (("api_key", api_key), ("base_url", base_url), ("timeout", timeout),
+                                      ("retry", retry)) if value is not None]  # fmt: skip
+    if given:
+        raise ConfigurationError(
+            f"Pass either config= or individual settings ({', '.join(given)}), not both: "
+            "config= already holds them all. Use dataclasses.replace(config, ...) to change one."
+        )
+    return config
 
 
 class Client(BaseClient):
@@ -53,6 +63,9 @@ class Client(BaseClient):
         timeout: seconds per request (default 30).
         transport: an ``httpx.BaseTransport`` (tests, proxies, QGIS's network stack).
         retry: a :class:`RetryPolicy`.
+        config: a resolved :class:`ClientConfig` instead of ``api_key``, ``base_url``,
+            ``timeout`` and ``retry`` (passing both is a :class:`ConfigurationError`).
+        poll_schedule: how often waits poll (a :class:`PollSchedule`).
 
     Example:
         >>> import pixxel_geo as px

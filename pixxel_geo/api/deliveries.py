@@ -7,11 +7,11 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._base import AmbiguousRequestError
+from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
 from pixxel_geo.api._validate import check_id, check_ids, exactly_one_id_list
-from pixxel_geo.api._waiting import PollSchedule
-from pixxel_geo.api.errors import DeliveryFailedError, InvalidInputError, WaitTimeoutError
+from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
+from pixxel_geo.api.errors import DeliveryFailedError, InvalidInputError, PixxelError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
 from pixxel_geo.api.models import Delivery
 
@@ -39,6 +39,7 @@ class DeliveryOperations:
         catalog_id: str | None = None,
         task_id: str | None = None,
         order_item_id: str | None = None,
+        deadline: float | None = None,
     ) -> Operation[builtins.list[Delivery]]:
         params = {
             "delivery_id": delivery_id,
@@ -49,7 +50,7 @@ class DeliveryOperations:
         for key, value in params.items():
             if value is not None:
                 check_id(value, key)
-        body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params)
+        body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params, deadline=deadline)
         return [Delivery.from_api(d) for d in (body or {}).get("deliveries") or []]
 
     def _existing_ids(self, catalog_ids: builtins.list[str], order_item_ids: builtins.list[str]) -> Operation[set[str]]:
@@ -71,71 +72,83 @@ class DeliveryOperations:
         catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
         if path is not None and not isinstance(path, str):
             raise InvalidInputError(f"path must be a string prefix inside the store, got {path!r}.")
-        cloud_info: dict[str, Any] = {"config": store_id}
-        if path:
-            cloud_info["path"] = path
-        body = {
-            "deliveries": [
-                # The schema requires both lists; the unused one goes as [].
-                {"catalog_ids": catalogs, "order_item_ids": items, "cloud_info": cloud_info}
-            ]
-        }
+        kind = "catalog_ids" if catalogs else "order_item_ids"
         # The API has no idempotency key. Note what already exists, so that a create
         # whose answer was lost can be recognised instead of repeated.
         before = yield from self._existing_ids(catalogs, items)
+        remaining = catalogs or items
+        made: builtins.list[Delivery] = []
         attempts = self._base.config.retry.max_attempts
         for attempt in range(attempts):
+            cloud_info: dict[str, Any] = {"config": store_id}
+            if path:
+                cloud_info["path"] = path
+            # The schema requires both lists; the unused one goes as [].
+            request = {"catalog_ids": [], "order_item_ids": [], "cloud_info": cloud_info, kind: remaining}
             try:
                 answer = yield from self._base.request(
-                    "POST", "/v0/catalogs/deliveries", json_body=body, idempotent=False
+                    "POST", "/v0/catalogs/deliveries", json_body={"deliveries": [request]}, idempotent=False
                 )
             except AmbiguousRequestError as ambiguous:
-                created = yield from self._created_since(before, catalogs, items, store_id, path)
-                if created:
-                    logger.debug("create delivery: answer lost, found %d created", len(created))
-                    return created
+                created = yield from self._created_since(before, kind, remaining, store_id, path)
+                for found in created.values():
+                    made.extend(found)
+                remaining = [i for i in remaining if i not in created]
+                logger.debug("create delivery: answer lost, %d created, %d missing", len(created), len(remaining))
+                if not remaining:
+                    return made
                 if attempt + 1 >= attempts:
-                    raise ambiguous.error from None
+                    raise _partly_created(ambiguous.error, kind, made, remaining) from None
                 yield Sleep(self._base.config.retry.delay(attempt))
                 continue
-            return [Delivery.from_api(d) for d in (answer or {}).get("deliveries") or []]
-        raise AssertionError("unreachable")  # pragma: no cover
+            return made + [Delivery.from_api(d) for d in (answer or {}).get("deliveries") or []]
+        raise AssertionError("unreachable: RetryPolicy.max_attempts is at least 1")  # pragma: no cover
 
     def _created_since(
         self,
         before: set[str],
-        catalogs: builtins.list[str],
-        items: builtins.list[str],
+        kind: str,
+        ids: builtins.list[str],
         store_id: str,
         path: str | None,
-    ) -> Operation[builtins.list[Delivery]]:
-        found: dict[str, Delivery] = {}
-        queries = [{"catalog_id": c} for c in catalogs] + [{"order_item_id": i} for i in items]
-        for query in queries:
-            for delivery in (yield from self.list(**query)):
-                same_target = delivery.cloud_delivery is not None and (
-                    delivery.cloud_delivery.config == store_id and (delivery.cloud_delivery.path or "") == (path or "")
+    ) -> Operation[dict[str, builtins.list[Delivery]]]:
+        """New deliveries to this store and path, per requested id that has any."""
+        found: dict[str, builtins.list[Delivery]] = {}
+        for requested in ids:
+            query = self.list(catalog_id=requested) if kind == "catalog_ids" else self.list(order_item_id=requested)
+            for delivery in (yield from query):
+                cloud = delivery.cloud_delivery
+                # The server may normalise the path ("/a/b" is stored as "a/b/").
+                same_target = (
+                    cloud is not None
+                    and cloud.config == store_id
+                    and (cloud.path or "").strip("/") == (path or "").strip("/")
                 )
                 if delivery.delivery_id not in before and same_target:
-                    found[delivery.delivery_id] = delivery
-        return list(found.values())
+                    found.setdefault(requested, []).append(delivery)
+        return found
 
     def wait(
         self,
         delivery_ids: Sequence[str] | str,
-        timeout: float,
+        timeout: float | None,
         on_event: EventCallback | None,
     ) -> Operation[builtins.list[Delivery]]:
         ids = check_ids(delivery_ids, "delivery_ids")
         if not ids:
             raise InvalidInputError("Give at least one delivery id to wait for.")
+        timeout = check_wait_timeout(timeout)
         latest: dict[str, Delivery] = {}
         for delivery_id in ids:
             emit(on_event, Started(subject=delivery_id))
-        intervals = self._schedule.intervals(timeout)
+        deadline = deadline_after(timeout)  # fixed before the first poll
+        intervals = self._schedule.intervals(deadline=deadline)
         while True:
             pending = [i for i in ids if i not in latest or not latest[i].status.is_final]
-            fresh = yield from self._fetch(pending)
+            try:
+                fresh = yield from self._fetch(pending, deadline)
+            except DeadlineReached as reached:
+                raise _wait_timeout(ids, latest, timeout, f" The last poll failed: {reached.error}") from reached.error
             for delivery_id in pending:
                 delivery = fresh.get(delivery_id)
                 if delivery is None:
@@ -161,13 +174,7 @@ class DeliveryOperations:
                 break
             sleep = next(intervals, None)
             if sleep is None:
-                states = {i: (str(latest[i].status) if i in latest else "NOT_FOUND") for i in ids}
-                waiting = ", ".join(f"{i} ({s})" for i, s in states.items() if s != "SUCCESS")
-                raise WaitTimeoutError(
-                    f"Deliveries not finished after {timeout:g} s: {waiting}. "
-                    "Wait longer (timeout=) or check them later with deliveries.list().",
-                    resources=states,
-                )
+                raise _wait_timeout(ids, latest, timeout)
             yield Sleep(sleep)
         failed = [latest[i] for i in ids if latest[i].status.is_failure]
         if failed:
@@ -179,19 +186,42 @@ class DeliveryOperations:
             )
         return [latest[i] for i in ids]
 
-    def _fetch(self, pending: builtins.list[str]) -> Operation[dict[str, Delivery]]:
+    def _fetch(self, pending: builtins.list[str], deadline: float | None) -> Operation[dict[str, Delivery]]:
         """Current state of ``pending`` deliveries in as few list calls as the API allows."""
         if len(pending) == 1:
-            found = yield from self.list(delivery_id=pending[0])
+            found = yield from self.list(delivery_id=pending[0], deadline=deadline)
             return {d.delivery_id: d for d in found if d.delivery_id == pending[0]}
         # One unfiltered list answers for all of them; look up any it lacks one by one.
-        everything = {d.delivery_id: d for d in (yield from self.list())}
+        everything = {d.delivery_id: d for d in (yield from self.list(deadline=deadline))}
         result = {i: everything[i] for i in pending if i in everything}
         for missing in [i for i in pending if i not in everything]:
-            for delivery in (yield from self.list(delivery_id=missing)):
+            for delivery in (yield from self.list(delivery_id=missing, deadline=deadline)):
                 if delivery.delivery_id == missing:
                     result[missing] = delivery
         return result
+
+
+def _wait_timeout(
+    ids: list[str], latest: dict[str, Delivery], timeout: float | None, cause: str = ""
+) -> WaitTimeoutError:
+    states = {i: (str(latest[i].status) if i in latest else "NOT_FOUND") for i in ids}
+    waiting = ", ".join(f"{i} ({s})" for i, s in states.items() if s != "SUCCESS")
+    return WaitTimeoutError(
+        f"Deliveries not finished after {timeout or 0:g} s: {waiting}.{cause} "
+        "Wait longer (timeout=) or check them later with deliveries.list().",
+        resources=states,
+    )
+
+
+def _partly_created(error: PixxelError, kind: str, made: list[Delivery], missing: list[str]) -> PixxelError:
+    """The last failure, saying which deliveries were made and which ids still have none."""
+    done = ", ".join(f"{d.delivery_id} (catalog {d.catalog_id})" for d in made) or "none"
+    error.message = (
+        f"{error.message} Deliveries found created: {done}. No delivery was found for "
+        f"{kind} {', '.join(missing)}: create those again (only those, to avoid duplicates)."
+    )
+    error.args = (error.message,)
+    return error
 
 
 class Deliveries:
@@ -224,7 +254,10 @@ class Deliveries:
             InvalidInputError: both or neither id lists, empty ids (before any request).
 
         A create whose answer is lost (timeout, 5xx, dropped connection) is not
-        repeated blindly: the client first looks for what it created.
+        repeated blindly: the client first looks for what it created, and sends
+        again only the ids that have no new delivery yet. If retries run out
+        with some ids still missing, the error names the deliveries made and
+        the ids to create again.
         """
         return self._client._run(self._ops.create(store_id, catalog_ids, order_item_ids, path))
 
@@ -251,12 +284,14 @@ class Deliveries:
     def wait(
         self,
         delivery_ids: Sequence[str] | str,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         on_event: EventCallback | None = None,
     ) -> builtins.list[Delivery]:
         """Wait until every delivery is final; return them in the order asked.
 
         Polls from ~1 s backing off to ~12 s, reporting ``StateChanged`` events.
+        ``timeout`` counts from the call, retries of a failing poll included;
+        ``None`` waits without a limit.
 
         Raises:
             DeliveryFailedError: one ended FAILED (after all are final).
@@ -295,7 +330,7 @@ class AsyncDeliveries:
     async def wait(
         self,
         delivery_ids: Sequence[str] | str,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         on_event: EventCallback | None = None,
     ) -> builtins.list[Delivery]:
         """Wait until every delivery is final (see :meth:`Deliveries.wait`)."""

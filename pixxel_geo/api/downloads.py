@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pixxel_geo.api._base import AmbiguousRequestError
+from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, exactly_one_id_list
-from pixxel_geo.api._waiting import PollSchedule
+from pixxel_geo.api._validate import check_id, exactly_one_id_list, path_segment
+from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
 from pixxel_geo.api.errors import DownloadFailedError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
 from pixxel_geo.api.models import Download
@@ -51,17 +51,31 @@ class DownloadOperations:
             raise error from None
         return Download.from_api(answer)
 
-    def get(self, download_id: str) -> Operation[Download]:
-        answer = yield from self._base.request("GET", f"/v0/catalogs/download/{check_id(download_id, 'download_id')}")
+    def get(self, download_id: str, deadline: float | None = None) -> Operation[Download]:
+        answer = yield from self._base.request(
+            "GET", f"/v0/catalogs/download/{path_segment(download_id, 'download_id')}", deadline=deadline
+        )
         return Download.from_api(answer)
 
-    def wait(self, download_id: str, timeout: float, on_event: EventCallback | None) -> Operation[Download]:
+    def wait(self, download_id: str, timeout: float | None, on_event: EventCallback | None) -> Operation[Download]:
         download_id = check_id(download_id, "download_id")
+        path_segment(download_id, "download_id")  # refuse a bad id before the first event
+        timeout = check_wait_timeout(timeout)
         emit(on_event, Started(subject=download_id))
         previous: Download | None = None
-        intervals = self._schedule.intervals(timeout)
+        deadline = deadline_after(timeout)  # fixed before the first poll
+        intervals = self._schedule.intervals(deadline=deadline)
         while True:
-            download = yield from self.get(download_id)
+            try:
+                download = yield from self.get(download_id, deadline)
+            except DeadlineReached as reached:
+                status = str(previous.status) if previous else "unknown"
+                raise WaitTimeoutError(
+                    f"Download {download_id} has no signed URL after {timeout:g} s (status {status}; "
+                    f"the last poll failed: {reached.error}). Wait longer (timeout=) or check it later "
+                    "with downloads.get().",
+                    resources={download_id: status},
+                ) from reached.error
             if previous is None or previous.status.raw != download.status.raw:
                 emit(
                     on_event,
@@ -84,7 +98,7 @@ class DownloadOperations:
             sleep = next(intervals, None)
             if sleep is None:
                 raise WaitTimeoutError(
-                    f"Download {download_id} has no signed URL after {timeout:g} s "
+                    f"Download {download_id} has no signed URL after {timeout or 0:g} s "
                     f"(status {download.status}). Wait longer (timeout=) or check it later "
                     "with downloads.get().",
                     resources={download_id: str(download.status)},
@@ -133,14 +147,18 @@ class Downloads:
     def wait(
         self,
         download_id: str,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         on_event: EventCallback | None = None,
     ) -> Download:
         """Poll until the signed URL is set; return the ready download.
 
+        ``timeout`` counts from the call, retries of a failing poll included;
+        ``None`` waits without a limit.
+
         Raises:
             DownloadFailedError: the resource ended failed.
             WaitTimeoutError: ``timeout`` seconds passed first.
+            InvalidInputError: a bad id or a negative timeout (before any request).
         """
         return self._client._run(self._ops.wait(download_id, timeout, on_event))
 
@@ -165,7 +183,7 @@ class AsyncDownloads:
     async def wait(
         self,
         download_id: str,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         on_event: EventCallback | None = None,
     ) -> Download:
         """Poll until the signed URL is set (see :meth:`Downloads.wait`)."""

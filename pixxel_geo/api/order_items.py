@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
-from pixxel_geo.api._validate import check_id
+from pixxel_geo.api._validate import path_segment
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import OrderItem
 
@@ -50,7 +50,7 @@ class OrderItemOperations:
         yield from paginate(fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None)
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
-        answer = yield from self._base.request("GET", f"/v0/order-items/{check_id(order_item_id, 'order_item_id')}")
+        answer = yield from self._base.request("GET", f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}")
         return OrderItem.from_api(answer)
 
 

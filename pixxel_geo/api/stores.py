@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._base import AmbiguousRequestError
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, check_store_type
+from pixxel_geo.api._validate import check_id, check_store_type, path_segment
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Store
 
@@ -66,7 +66,10 @@ class StoreOperations:
                 answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
             except AmbiguousRequestError as ambiguous:
                 stores = yield from self.list()
-                made = next((s for s in stores if s.name == body["name"] and s.configs.bucket == bucket), None)
+                # Compare with what was sent (stripped), not the raw arguments.
+                made = next(
+                    (s for s in stores if s.name == body["name"] and s.configs.bucket == configs["bucket"]), None
+                )
                 if made is not None:
                     return made
                 if attempt + 1 >= attempts:
@@ -77,7 +80,7 @@ class StoreOperations:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def delete(self, store_id: str) -> Operation[None]:
-        yield from self._base.request("DELETE", f"/v0/stores/{check_id(store_id, 'store_id')}")
+        yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}")
         return None
 
 

@@ -14,7 +14,7 @@ import pixxel_geo as px
 TOKEN = "pat_S3CR3T-token-value-0123456789"
 BASE = "https://api.test.invalid"
 FAST_RETRY = px.RetryPolicy(max_attempts=4, backoff_base=0.0, backoff_cap=0.0)
-FAST_POLL = px.PollSchedule(first=0.0, factor=1.0, cap=0.0)
+FAST_POLL = px.PollSchedule(first=0.001, factor=1.0, cap=0.001)
 
 
 class Recorder:
