@@ -1,13 +1,17 @@
-"""Where the key and URL come from: argument > environment > config file > default."""
+"""Where the key and URL come from (argument > environment > config file > default),
+which settings are refused, and no key over plain http to a remote host."""
 
 from __future__ import annotations
 
 import pickle
 
+import httpx
 import pytest
 
 import pixxel_geo as px
 from pixxel_geo.api._config import resolve_config
+
+from .conftest import BASE, TOKEN
 
 
 @pytest.fixture
@@ -31,6 +35,21 @@ def test_file_then_env_then_argument(config_file, monkeypatch):
     assert config.api_key_source == "the PIXXEL_API_KEY environment variable"
     config = resolve_config(api_key="from-arg", base_url="http://127.0.0.1:9000")
     assert config.api_key == "from-arg" and config.base_url == "http://127.0.0.1:9000"
+
+
+def test_blank_env_key_does_not_hide_the_config_file(config_file, monkeypatch):
+    monkeypatch.setenv("PIXXEL_API_KEY", "   ")
+    config = resolve_config()
+    assert config.api_key == "from-file" and str(config_file) in config.api_key_source
+
+
+def test_blank_argument_falls_through_to_the_environment(config_file, monkeypatch):
+    monkeypatch.setenv("PIXXEL_API_KEY", "from-env")
+    assert resolve_config(api_key="  ").api_key_source == "the PIXXEL_API_KEY environment variable"
+
+
+def test_base_url_with_spaces_is_accepted(config_file):
+    assert resolve_config(base_url="  http://127.0.0.1:8000/ ").base_url == "http://127.0.0.1:8000"
 
 
 def test_default_url(monkeypatch, tmp_path):
@@ -60,3 +79,45 @@ def test_config_pickles_and_rebuilds_a_client():
     with px.Client.from_config(clone) as client:
         assert client.config.api_key == "k" and not client.closed
     assert client.closed
+
+
+@pytest.mark.parametrize("cls", [px.Client, px.AsyncClient])
+def test_config_and_individual_settings_together_are_refused(cls):
+    config = resolve_config(api_key=TOKEN, base_url=BASE)
+    with pytest.raises(px.ConfigurationError, match="api_key") as info:
+        cls(api_key="argkey", config=config)
+    assert TOKEN not in str(info.value) and "argkey" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: px.RetryPolicy(max_attempts=0),
+        lambda: px.RetryPolicy(backoff_cap=-1),
+        lambda: px.PollSchedule(first=0),
+        lambda: px.PollSchedule(factor=0.5),
+        lambda: px.Client(api_key="k", base_url=BASE, timeout=0),
+        lambda: px.Client(api_key="k", base_url=BASE, timeout=-1),
+        lambda: px.ClientConfig(timeout=float("nan")),
+    ],
+)
+def test_bad_settings_are_refused(make):
+    with pytest.raises(px.ConfigurationError):
+        make()
+
+
+def test_key_is_not_sent_over_plain_http_to_a_remote_host():
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200, json={"stores": []}))
+    with px.Client(api_key=TOKEN, base_url="http://api.example.com", transport=transport) as client:
+        with pytest.raises(px.ConfigurationError, match="https://") as info:
+            client.stores.list()
+        assert TOKEN not in str(info.value) and sent == []
+        assert client.ping() is not None  # no key needed, so no refusal
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"])
+def test_plain_http_to_loopback_still_works(host):
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"stores": []}))
+    with px.Client(api_key=TOKEN, base_url=f"http://{host}", transport=transport) as client:
+        assert client.stores.list() == []

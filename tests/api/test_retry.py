@@ -49,6 +49,17 @@ def test_retry_after_http_date(make_client, sleeps):
     assert 15 <= sleeps[0] <= 21
 
 
+def test_retry_after_longer_than_the_cap_raises_at_once(make_client, sleeps):
+    client, rec = make_client(
+        lambda r: envelope(429, "rate_limited", "slow down", **{"Retry-After": "120"}),
+        retry=px.RetryPolicy(max_attempts=3, backoff_cap=30),
+    )
+    with pytest.raises(px.RateLimitError, match="120 s") as info:
+        client.stores.list()
+    assert info.value.retry_after == 120.0
+    assert len(rec.requests) == 1 and sleeps == []
+
+
 def test_backoff_is_capped_and_jittered(make_client, sleeps):
     client, rec = make_client(
         lambda r: envelope(500, "oops", "broken"),
@@ -137,6 +148,62 @@ def test_existing_deliveries_are_not_mistaken_for_new_ones(make_client, sleeps):
     assert [d.delivery_id for d in client.deliveries.create("s1", catalog_ids=["c1"])] == ["new"]
 
 
+def _delivery(delivery_id: str, catalog_id: str, path: str | None = None) -> dict:
+    cloud = {"config": "s1", **({"path": path} if path is not None else {})}
+    return {"delivery_id": delivery_id, "catalog_id": catalog_id, "status": "CREATED", "cloud_delivery": cloud}
+
+
+def _partial_server(creates_for: set[str], path: str | None = None):
+    """POSTs create a delivery only for the catalogs in ``creates_for``, then answer 500."""
+    made: list[dict] = []
+    posts: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            wanted = json.loads(request.content)["deliveries"][0]["catalog_ids"]
+            posts.append(wanted)
+            for catalog_id in wanted:
+                if catalog_id in creates_for:
+                    made.append(_delivery(f"d{len(made) + 1}", catalog_id, path))
+            creates_for.difference_update(wanted)
+            return envelope(500, "internal", "boom")
+        catalog_id = request.url.params.get("catalog_id")
+        return httpx.Response(200, json={"deliveries": [d for d in made if d["catalog_id"] == catalog_id]})
+
+    return handler, posts
+
+
+def test_partly_created_deliveries_resend_only_the_missing_ids(make_client, sleeps):
+    handler, posts = _partial_server({"c1"})
+
+    def second_post_succeeds(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and posts:
+            posts.append(json.loads(request.content)["deliveries"][0]["catalog_ids"])
+            return httpx.Response(201, json={"deliveries": [_delivery("d2", "c2")]})
+        return handler(request)
+
+    client, _ = make_client(second_post_succeeds)
+    result = client.deliveries.create("s1", catalog_ids=["c1", "c2"])
+    assert [d.delivery_id for d in result] == ["d1", "d2"]
+    assert posts == [["c1", "c2"], ["c2"]]
+
+
+def test_partly_created_deliveries_name_what_was_made_when_retries_run_out(make_client, sleeps):
+    handler, posts = _partial_server({"c1"})
+    client, _ = make_client(handler, retry=px.RetryPolicy(max_attempts=2, backoff_base=0, backoff_cap=0))
+    with pytest.raises(px.ServerError) as info:
+        client.deliveries.create("s1", catalog_ids=["c1", "c2"])
+    assert "d1" in str(info.value) and "catalog_ids c2" in str(info.value)
+    assert posts == [["c1", "c2"], ["c2"]]
+
+
+def test_lost_delivery_answer_is_found_when_the_server_normalises_the_path(make_client, sleeps):
+    handler, posts = _partial_server({"c1"}, path="path/to/destination/")
+    client, _ = make_client(handler)
+    result = client.deliveries.create("s1", catalog_ids=["c1"], path="/path/to/destination")
+    assert [d.delivery_id for d in result] == ["d1"] and len(posts) == 1
+
+
 def test_connect_error_on_create_is_retried_directly(make_client, sleeps):
     """A refused connection never reached the server, so the POST is simply retried."""
     attempts: list[int] = []
@@ -189,6 +256,21 @@ def test_lost_store_answer_is_found_not_repeated(make_client, sleeps):
     assert [r.method for r in rec.requests] == ["POST", "GET"]
 
 
+def test_lost_store_answer_is_found_with_a_padded_bucket(make_client, sleeps):
+    stores: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            body = json.loads(request.content)
+            stores.append({"id": "s1", "name": body["name"], "type": "S3", "configs": body["configs"]})
+            return httpx.Response(504, text="gateway timeout")
+        return httpx.Response(200, json={"stores": stores})
+
+    client, rec = make_client(handler)
+    store = client.stores.create("lake", "S3", " bucket-1 ", "us-east-1", {"k": "v"})
+    assert store.id == "s1" and [r.method for r in rec.requests] == ["POST", "GET"]
+
+
 def test_store_create_retried_only_when_nothing_was_made(make_client, sleeps):
     posts: list[int] = []
 
@@ -203,3 +285,25 @@ def test_store_create_retried_only_when_nothing_was_made(make_client, sleeps):
     client, rec = make_client(handler)
     assert client.stores.create("lake", "S3", "b", "us-east-1", {"k": "v"}).id == "s9"
     assert [r.method for r in rec.requests] == ["POST", "GET", "POST"]
+
+
+@pytest.mark.parametrize("first", ["timeout", "502"])
+def test_delete_whose_answer_was_lost_succeeds_on_404(make_client, sleeps, first):
+    answers = iter(["lost", "404"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if next(answers) == "lost":
+            if first == "timeout":
+                raise httpx.ReadTimeout("no answer", request=request)
+            return envelope(502, "bad_gateway", "upstream")
+        return envelope(404, "not_found", "no such store")
+
+    client, rec = make_client(handler)
+    assert client.stores.delete("s1") is None
+    assert len(rec.requests) == 2
+
+
+def test_delete_of_a_missing_store_still_raises(make_client):
+    client, _ = make_client(lambda r: envelope(404, "not_found", "no such store"))
+    with pytest.raises(px.NotFoundError):
+        client.stores.delete("s1")

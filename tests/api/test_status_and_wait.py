@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 import pixxel_geo as px
+
+from .conftest import envelope
 
 
 @pytest.mark.parametrize(
@@ -51,6 +55,69 @@ def test_download_with_unknown_status_is_not_ready(make_client):
     client, _ = make_client(lambda r: httpx.Response(200, json={"id": "dl", "status": "mystery"}))
     with pytest.raises(px.WaitTimeoutError):
         client.downloads.wait("dl", timeout=0.05)
+
+
+class FakeClock:
+    """``time.monotonic`` and ``time.sleep`` that only move when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(time, "sleep", fake.sleep)
+    return fake
+
+
+def test_wait_deadline_is_taken_before_the_first_poll(make_client, clock):
+    def slow_poll(request: httpx.Request) -> httpx.Response:
+        clock.now += 10  # the first poll alone takes longer than the timeout
+        return httpx.Response(200, json={"id": "dl", "status": "in_progress"})
+
+    client, rec = make_client(slow_poll)
+    with pytest.raises(px.WaitTimeoutError):
+        client.downloads.wait("dl", timeout=5)
+    assert len(rec.requests) == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize("retry_after", ["120", "20"])
+def test_retries_inside_a_poll_respect_the_deadline(make_client, clock, retry_after):
+    client, rec = make_client(
+        lambda r: envelope(503, "unavailable", "busy", **{"Retry-After": retry_after}),
+        retry=px.RetryPolicy(max_attempts=4, backoff_cap=60),
+    )
+    with pytest.raises(px.WaitTimeoutError) as info:
+        client.deliveries.wait(["d1"], timeout=5)
+    assert isinstance(info.value.__cause__, px.ServerError)
+    assert len(rec.requests) == 1 and clock.sleeps == []
+
+
+def test_wait_without_timeout_waits_until_done(make_client, clock):
+    answers = iter(["in_progress"] * 3 + ["success"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        body = {
+            "id": "dl",
+            "status": status,
+            **({"signed_url": "https://f.test/x?sig=1"} if status == "success" else {}),
+        }
+        return httpx.Response(200, json=body)
+
+    client, rec = make_client(handler)
+    assert client.downloads.wait("dl", timeout=None).signed_url
+    assert len(rec.requests) == 4
 
 
 def test_waiting_for_many_deliveries_uses_one_list_call_per_poll(make_client):

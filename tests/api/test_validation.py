@@ -1,11 +1,14 @@
-"""Bad input is refused with a clear ValueError before any request."""
+"""Bad input is refused with a clear ValueError before any request; search bodies follow the schema."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import httpx
 import pytest
 
 import pixxel_geo as px
+from pixxel_geo.api.catalogs import search_body
 
 
 @pytest.fixture
@@ -50,3 +53,71 @@ def test_store_type_aliases(make_client):
     client, rec = make_client(lambda r: httpx.Response(200, json={"id": "s"}))
     client.stores.create("n", "azure", "container", "westeurope", {"connection_string": "x"})
     assert b'"type":"AZBLOB"' in rec.requests[0].content
+
+
+@pytest.mark.parametrize("timeout", [-1, "soon", float("nan")])
+def test_bad_wait_timeout_is_refused_before_any_request(make_client, timeout):
+    client, _ = make_client(lambda r: pytest.fail("a request was sent"))
+    with pytest.raises(px.InvalidInputError, match="timeout"):
+        client.deliveries.wait(["d1"], timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.catalogs.get("deliveries"),
+        lambda c: c.catalogs.get("x/../search"),
+        lambda c: c.downloads.get("../../stores/S1"),
+        lambda c: c.downloads.wait(".."),
+        lambda c: c.order_items.get("a?b=1"),
+        lambda c: c.order_items.get("a#b"),
+        lambda c: c.stores.delete("x/../../catalogs/c1"),
+        lambda c: c.stores.delete("a\\b"),
+        lambda c: c.stores.delete("a b"),
+        lambda c: c.stores.delete("."),
+    ],
+)
+def test_ids_that_would_change_the_url_are_refused(make_client, call):
+    client, _ = make_client(lambda r: pytest.fail("a request was sent"))
+    with pytest.raises(px.InvalidInputError, match="id"):
+        call(client)
+
+
+def test_ids_are_percent_quoted_in_paths(make_client):
+    client, rec = make_client(lambda r: httpx.Response(200, json={"id": "x"}))
+    client.catalogs.get("%2e%2e")
+    assert rec.requests[0].url.raw_path == b"/v0/catalogs/%252e%252e"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"sort_by": {"datetime": "desc"}}, {"sort_by": [{"datetime": "DESC"}]}),
+        ({"sort_by": ["-datetime", {"cloudcover": "ASC"}]}, {"sort_by": [{"datetime": "DESC"}, {"cloudcover": "ASC"}]}),
+        ({"datetime": dt.datetime(2024, 1, 1, 12)}, {"datetime": "2024-01-01T12:00:00Z"}),
+        ({"datetime": dt.date(2024, 1, 1)}, {"datetime": "2024-01-01T00:00:00Z"}),
+        ({"datetime": (dt.date(2024, 1, 1), None)}, {"datetime": "2024-01-01T00:00:00Z/.."}),
+        (
+            {"datetime": dt.datetime(2024, 1, 1, 5, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))},
+            {"datetime": "2024-01-01T00:00:00Z"},
+        ),
+    ],
+)
+def test_search_body_sends_schema_values(kwargs, expected):
+    assert search_body(**kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"datetime": (None, None)},
+        {"datetime": 20240101},
+        {"bbox": "1234"},
+        {"bbox": {"w": 1, "s": 2, "e": 3, "n": 4}},
+        {"sort_by": {"datetime": "newest"}},
+        {"sort_by": [42]},
+    ],
+)
+def test_search_body_refuses_malformed_values(kwargs):
+    with pytest.raises(px.InvalidInputError):
+        search_body(**kwargs)
