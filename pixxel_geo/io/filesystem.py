@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -363,24 +364,27 @@ class PixxelFileSystem(AbstractFileSystem):
                     raise
                 out[i] = exc
         for key, items in groups.items():
-            try:
-                blobs: list[Any] = archives[key].reader.read_ranges([(a, b) for _, a, b in items])
-            except Exception as exc:
-                if on_error == "raise":
-                    raise
-                blobs = [exc] * len(items)
-            for (i, _, _), blob in zip(items, blobs, strict=True):
-                out[i] = blob
+            _fill(out, items, archives[key].reader.read_ranges, on_error)
         for (key, name), items in deflated.items():
-            try:
-                blobs = _read_deflated(archives[key], name, [(a, b) for _, a, b in items])
-            except Exception as exc:
-                if on_error == "raise":
-                    raise
-                blobs = [exc] * len(items)
-            for (i, _, _), blob in zip(items, blobs, strict=True):
-                out[i] = blob
+            _fill(out, items, functools.partial(_read_deflated, archives[key], name), on_error)
         return out
+
+
+def _fill(
+    out: list[Any],
+    items: list[tuple[int, int, int]],
+    read: Callable[[list[tuple[int, int]]], list[bytes]],
+    on_error: str,
+) -> None:
+    """Put ``read``'s answer for each ``(index, start, end)`` at ``out[index]`` (or its error, per ``on_error``)."""
+    try:
+        blobs: list[Any] = read([(a, b) for _, a, b in items])
+    except Exception as exc:
+        if on_error == "raise":
+            raise
+        blobs = [exc] * len(items)
+    for (i, _, _), blob in zip(items, blobs, strict=True):
+        out[i] = blob
 
 
 def _read_deflated(archive: ZipArchive, name: str, ranges: list[tuple[int, int]]) -> list[bytes]:

@@ -6,9 +6,10 @@ import base64
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ExpectedDigest", "PrefixHasher", "parse_digest_header"]
+__all__ = ["ExpectedDigest", "PrefixHasher", "parse_digest_header", "whole_file_digest"]
 
 # RFC 9530 algorithm names -> hashlib names, strongest first.
 _ALGORITHMS = {"sha-512": "sha512", "sha-256": "sha256"}
@@ -64,6 +65,18 @@ def parse_digest_header(value: str | None) -> ExpectedDigest | None:
         if name in found:
             return ExpectedDigest(name, found[name])
     return None
+
+
+def whole_file_digest(headers: Mapping[str, str]) -> ExpectedDigest | None:
+    """The digest a 200 response announces for the whole file: ``Repr-Digest``, else ``Content-Digest``.
+
+    (On a 206 only ``Repr-Digest`` describes the whole file.)
+
+    Example:
+        >>> whole_file_digest({"Content-Digest": "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"}).algorithm
+        'sha-256'
+    """
+    return parse_digest_header(headers.get("Repr-Digest")) or parse_digest_header(headers.get("Content-Digest"))
 
 
 class PrefixHasher:

@@ -176,7 +176,7 @@ def holds_archive(folder: Path, archive_path: Path) -> bool:
     except (OSError, zipfile.BadZipFile):
         return False
     for info in infos:
-        member = folder.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+        member = _member_path(folder, info)
         try:
             if member.stat().st_size != info.file_size:
                 return False
@@ -190,9 +190,13 @@ def extracted_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
+def _member_path(folder: Path, info: zipfile.ZipInfo) -> Path:
+    """Where member ``info`` goes under ``folder`` (backslashes read as separators; names already checked)."""
+    return folder.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+
+
 def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Path) -> None:
-    relative = PurePosixPath(info.filename.replace("\\", "/"))
-    destination = staging.joinpath(*relative.parts)
+    destination = _member_path(staging, info)
     if info.is_dir():
         destination.mkdir(parents=True, exist_ok=True)
         return

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -56,10 +56,16 @@ def fsync_directory(folder: Path) -> None:
             os.close(fd)
 
 
-def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    """Linux's ``sync_file_range(2)`` from the C library (``os`` does not wrap it), or ``None``."""
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Linux's ``sync_file_range(2)`` from the C library (``os`` does not wrap it), or ``None``.
+
+    Loaded on first use: ``ctypes`` stays out of the import time.
+    """
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         function = ctypes.CDLL(None, use_errno=True).sync_file_range
     except (OSError, AttributeError):
@@ -67,9 +73,6 @@ def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
     function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     function.restype = ctypes.c_int
     return function
-
-
-_sync_file_range = _load_sync_file_range()
 
 
 def start_writeback(fd: int) -> bool:
@@ -85,9 +88,10 @@ def start_writeback(fd: int) -> bool:
     Returns:
         Whether the write-out was started.
     """
-    if _sync_file_range is None:
+    sync_file_range = _sync_file_range()
+    if sync_file_range is None:
         return False
-    return _sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE) == 0  # offset 0, length 0: the whole file
+    return sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE) == 0  # offset 0, length 0: the whole file
 
 
 def datasync(fd: int) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from pixxel_geo.api.errors import TransferError
-from pixxel_geo.transfer.digest import ExpectedDigest, parse_digest_header
+from pixxel_geo.transfer.digest import ExpectedDigest, parse_digest_header, whole_file_digest
 from pixxel_geo.transfer.retrying import Attempts, Failure
 from pixxel_geo.transfer.session import BASE_HEADERS, TransferSession
 from pixxel_geo.transfer.state import RemoteIdentity
@@ -70,8 +70,7 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
                     return Probe(
                         size=int(length) if length and length.isdigit() else None,
                         etag=headers.get("ETag"),
-                        digest=parse_digest_header(headers.get("Repr-Digest"))
-                        or parse_digest_header(headers.get("Content-Digest")),
+                        digest=whole_file_digest(headers),
                         ranged=False,
                     )
                 failure = attempts.unexpected(response, generation)
