@@ -4,7 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
 apt_install python3-venv python3-pip curl git qgis python3-qgis xvfb chromium fonts-dejavu-core
 command -v npm >/dev/null || apt_install nodejs npm
-venv_install "all,test"
+venv_install "all,test,docs"
 cd "$ROOT"
 echo "==> npm ci (Azurite, the Azure Blob emulator)"
 npm ci --silent --no-audit --no-fund
@@ -18,5 +18,14 @@ echo "==> pytest"
 "$VENV/bin/python" -m pytest tests "$@"
 echo "==> notebooks (nbmake)"
 "$VENV/bin/python" -m pytest --nbmake notebooks
+
+# --- documentation site (issue 17) ---------------------------------------------------------
+# Guides, API reference and the notebooks (executed on a sandbox of their own: no PIXXEL_API_KEY).
+# Strict: a broken link, a missing reference, a failing notebook or anything fetched from the
+# internet fails. The guides' code blocks run in pytest above (tests/docs).
+echo "==> documentation site (mkdocs build --strict)"
+env -u PIXXEL_API_KEY -u PIXXEL_API_URL NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "$ROOT/test-output/site"
+# --- end of documentation site ---------------------------------------------------------------
+
 echo "==> QGIS plugin tests (inside real QGIS)"
 bash scripts/test-qgis.sh

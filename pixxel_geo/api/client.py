@@ -138,8 +138,11 @@ class Client(BaseClient):
             The archive's path, or the extracted files' paths with ``extract=True``.
 
         Raises:
-            InvalidInputError, DownloadFailedError, WaitTimeoutError, TransferError (and its
-            subclasses IntegrityError, TransferCancelled, UnsafeArchiveError).
+            InvalidInputError: bad arguments (before any request).
+            DownloadFailedError: the download resource failed.
+            WaitTimeoutError: it was not ready in time.
+            TransferError: the transfer failed (subclasses: IntegrityError, TransferCancelled,
+                UnsafeArchiveError).
 
         Example:
             >>> client.download(catalog_ids=[catalog.id], dest="data", extract=True)  # doctest: +SKIP
