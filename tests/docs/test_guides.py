@@ -3,7 +3,7 @@
 A page is one test: its blocks run in order, Python blocks in one shared namespace (like a
 notebook), shell blocks in ``bash -euo pipefail`` with the variables they set carried to the next
 shell block. Each page starts in an empty folder with ``PIXXEL_API_KEY`` and ``PIXXEL_API_URL``
-pointing at the session's sandbox, so the guides' ``px.Client()`` and ``pixxel-geo`` commands
+pointing at a fresh sandbox of its own (a new user's workspace), so the guides' ``px.Client()`` and ``pixxel-geo`` commands
 talk to it exactly as they would to Pixxel. The environment is restored after each page.
 """
 
@@ -30,12 +30,12 @@ NOT_RUN = [b for p in pages() for b in blocks(p) if b.lang in ("python", "bash")
 
 
 @pytest.fixture
-def page_env(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
+def page_env(page_sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
     """An empty working folder and an environment pointing at the sandbox; restored after."""
     saved_env, saved_cwd = dict(os.environ), Path.cwd()
     os.environ.update(
-        PIXXEL_API_KEY=sandbox.token,
-        PIXXEL_API_URL=sandbox.url,
+        PIXXEL_API_KEY=page_sandbox.token,
+        PIXXEL_API_URL=page_sandbox.url,
         PIXXEL_CONFIG=str(tmp_path / "no-config.toml"),
         MPLBACKEND="Agg",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
