@@ -25,6 +25,7 @@ from pixxel_geo.sandbox.products import (
     utm_epsg,
 )
 from pixxel_geo.sandbox.spectra import ENDMEMBER_NAMES, band_grid, nearest_band
+from tests.data import OPENAPI_PATH
 
 BANDS, SIZE = 16, 256
 SPECS = default_specs(bands=BANDS, width=SIZE, height=SIZE)
@@ -33,12 +34,7 @@ COAST = SPECS[1]  # coastal city, 12 % cloud
 
 
 def _openapi_path() -> Path:
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "pixxel-api" / "openapi.json"
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError("shared/pixxel-api/openapi.json not found beside the work tree")
+    return OPENAPI_PATH
 
 
 @pytest.fixture(scope="module")
