@@ -16,6 +16,7 @@ import functools
 import importlib
 import inspect
 import pkgutil
+import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,15 @@ def _identifier(module: str, name: str, value: Any) -> str:
     defined = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
     if is_public_path(defined) and resolvable(defined):
         return defined
+    # A constant (no __module__): the public module, already imported, that holds the same object.
+    holders = sorted(
+        (mod_name for mod_name, mod in list(sys.modules.items())
+         if mod_name.startswith(PACKAGE + ".") and is_public_path(mod_name) and getattr(mod, name, None) is value),
+        key=len,
+    )  # fmt: skip
+    for holder in holders:
+        if resolvable(f"{holder}.{name}"):
+            return f"{holder}.{name}"
     raise RuntimeError(f"the API reference cannot document {direct}: griffe resolves neither it nor {defined}")
 
 
