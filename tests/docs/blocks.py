@@ -4,7 +4,7 @@ A fenced block is run if its language is ``python`` or ``bash``; other languages
 ``text``, ``console`` output, ...) are shown, never run. A runnable block opts out with a fence
 attribute and a reason from :data:`NO_RUN_REASONS`::
 
-    ```python {.no-run reason="needs issue 12"}
+    ```bash {.no-run reason="runs until stopped"}
 
 Blocks may sit inside admonitions or tabs (indented); the indentation is removed.
 """
@@ -20,7 +20,6 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 RUNNABLE = ("python", "bash")
 
 NO_RUN_REASONS = {
-    "needs issue 12": "the product API of issue 12 (quality mask, calibration attributes) is not on this branch yet",
     "installs software": "pip, apt or npm: scripts/_setup.sh installs what CI needs",
     "runs until stopped": "a server or a live preview that serves until Ctrl-C",
     "runs the whole demo or test suite": "the quickstart commands, run by CI as themselves",
