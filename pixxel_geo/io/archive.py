@@ -9,9 +9,9 @@ rasterio's opener) are fetched in parallel.
 Example:
     >>> archive = ZipArchive(StaticURLSource(url))  # doctest: +SKIP
     >>> archive.names()  # doctest: +SKIP
-    ['scene.tif', 'scene_metadata.json', ...]
-    >>> with archive.open("scene_metadata.json") as f:  # doctest: +SKIP
-    ...     meta = json.load(f)
+    ['FF01_…_00501045.tif', 'FF01_…_00501045.mask.tif', ...]
+    >>> with archive.open("FF01_…_00501045.hdr") as f:  # doctest: +SKIP
+    ...     header = f.read().decode()
 """
 
 from __future__ import annotations
