@@ -15,12 +15,16 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import logging
 import pkgutil
+import re
 import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("mkdocs.hooks.api_reference")
 
 PACKAGE = "pixxel_geo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,3 +257,25 @@ def on_files(files: Any, config: Any) -> Any:
     for page in _pages:
         files.append(File.generated(config, page.path, content=render(page)))
     return files
+
+
+_ANCHOR = re.compile(r'\bid="(pixxel_geo[\w.]*)"')
+
+
+def check_rendered(html: str, page: ReferencePage) -> list[str]:
+    """Problems in a rendered reference page: a name not rendered, or a private one rendered."""
+    anchors = set(_ANCHOR.findall(html))
+    problems = [f"{e.identifier} is not rendered" for e in page.entries if e.identifier and e.identifier not in anchors]
+    problems += [f"private {a} is rendered" for a in sorted(anchors) if not is_public_path(a)]
+    return problems
+
+
+def on_post_build(config: Any) -> None:
+    site = Path(config["site_dir"])
+    for page in _pages:
+        built = site / "reference" / page.module / "index.html"
+        if not built.exists():
+            built = site / "reference" / f"{page.module}.html"
+        html = built.read_text(encoding="utf-8") if built.exists() else ""
+        for problem in check_rendered(html, page) if html else [f"{built} was not built"]:
+            log.warning("API reference %s: %s", page.module, problem)

@@ -89,3 +89,12 @@ def test_is_public_path() -> None:
     assert hook.is_public_path("pixxel_geo.io.raster.open_raster")
     assert hook.is_public_path("pixxel_geo.__version__")
     assert not hook.is_public_path("pixxel_geo.api._config.ClientConfig")
+
+
+def test_rendered_pages_are_checked_for_missing_and_private_names() -> None:
+    page = hook.ReferencePage("pixxel_geo.x", "", [hook.Entry("f", identifier="pixxel_geo.x.f")])
+    assert hook.check_rendered('<h2 id="pixxel_geo.x.f">f</h2>', page) == []
+    assert hook.check_rendered("<h2>nothing</h2>", page) == ["pixxel_geo.x.f is not rendered"]
+    assert hook.check_rendered('<h2 id="pixxel_geo.x.f"></h2><h3 id="pixxel_geo.x._g"></h3>', page) == [
+        "private pixxel_geo.x._g is rendered"
+    ]
