@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import subprocess
 import sys
@@ -31,8 +32,10 @@ NOT_RUN = [b for p in pages() for b in blocks(p) if b.lang in ("python", "bash")
 
 @pytest.fixture
 def page_env(page_sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
-    """An empty working folder and an environment pointing at the sandbox; restored after."""
+    """An empty working folder and an environment pointing at the sandbox; restored after (logging too)."""
     saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    root = logging.getLogger()
+    saved_logging = (list(root.handlers), root.level)
     os.environ.update(
         PIXXEL_API_KEY=page_sandbox.token,
         PIXXEL_API_URL=page_sandbox.url,
@@ -49,6 +52,7 @@ def page_env(page_sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
+        root.handlers[:], root.level = saved_logging  # a page's logging.basicConfig stays in the page
 
 
 def _run_python(block: Block, namespace: dict[str, Any]) -> None:
