@@ -236,3 +236,28 @@ def test_stac_details_parse_with_pystac(variant: dict[str, Any]) -> None:
     for catalog in variant["catalogs"]:
         item = pystac.Item.from_dict(json.loads(json.dumps(catalog.details)))
         assert item.id == catalog.item_id
+
+
+def test_quicklook_uses_the_thumbnail_and_keeps_natural_colours(sandbox: Any, client: Any, catalog: Any) -> None:
+    """A quick look no larger than the thumbnail reads only the thumbnail; one stretch for all
+    three channels keeps the colour balance the overview read gives (no per-channel tint)."""
+    download = client.downloads.wait(client.downloads.create(catalog_ids=[catalog.id]).id)
+    url = str(download.signed_url)
+    archive = httpx.get(url, timeout=60).content
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        image = next(i for i in zf.infolist() if i.filename.endswith(".tif") and ".mask" not in i.filename)
+    image_bytes = range(image.header_offset, image.header_offset + 100 + image.compress_size)
+    sandbox.reset_requests()
+    from_thumbnail = px.quicklook(url + "&fresh=1", size=64)
+    ranges = [r["range"] for r in sandbox.requests("/files/")]
+    assert ranges and all(r and r.startswith("bytes=") for r in ranges)
+    for spec in ranges:  # the directory and the thumbnail: not one byte of the image
+        first, _, last = spec[len("bytes=") :].partition("-")
+        start, end = (len(archive) - int(last), len(archive) - 1) if not first else (int(first), int(last or -1))
+        assert end < image_bytes.start or start >= image_bytes.stop, spec
+    from_image = px.quicklook(url, size=64, thumbnail=False)
+    assert from_thumbnail.shape == from_image.shape == (64, 64, 3)
+    inside = (from_image > 0).all(axis=2) & (from_thumbnail > 0).all(axis=2)
+    balance_thumb = from_thumbnail[inside].mean(axis=0) / from_thumbnail[inside].mean()
+    balance_image = from_image[inside].mean(axis=0) / from_image[inside].mean()
+    np.testing.assert_allclose(balance_thumb, balance_image, atol=0.12)
