@@ -73,12 +73,14 @@ _LAZY = {
     "DeliverySource": "pixxel_geo.io.stores",
     "PixxelFileSystem": "pixxel_geo.io.filesystem",
     "gdal_path": "pixxel_geo.io.raster",
+    "indices": "pixxel_geo.io.indices",
     "open_dataset": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
     "read_vector": "pixxel_geo.io.vector",
     "spectrum": "pixxel_geo.io.quicklook",
+    "stack": "pixxel_geo.io.stack",
     "widgets": "pixxel_geo.widgets",
 }
 
@@ -147,6 +149,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "gdal_path",
+    "indices",
     "open_dataset",
     "open_raster",
     "quicklook",
@@ -155,4 +158,5 @@ __all__ = [
     "redact_url",
     "redact_urls",
     "spectrum",
+    "stack",
 ]

@@ -15,12 +15,14 @@ __all__ = [
     "RangeReader",
     "ZipArchive",
     "gdal_path",
+    "indices",
     "open_dataset",
     "open_raster",
     "quicklook",
     "read_footprints",
     "read_vector",
     "spectrum",
+    "stack",
 ]
 
 _WHERE = {
@@ -29,12 +31,14 @@ _WHERE = {
     "RangeReader": "pixxel_geo.io.reader",
     "ZipArchive": "pixxel_geo.io.archive",
     "gdal_path": "pixxel_geo.io.raster",
+    "indices": "pixxel_geo.io.indices",
     "open_dataset": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
     "read_vector": "pixxel_geo.io.vector",
     "spectrum": "pixxel_geo.io.quicklook",
+    "stack": "pixxel_geo.io.stack",
 }
 
 

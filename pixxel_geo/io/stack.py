@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +129,32 @@ def stack(
         >>> cube = stack(catalog_ids, bbox=(74.9, 30.1, 75.0, 30.2))  # doctest: +SKIP
         >>> ndvi = px.indices(cube, ["NDVI"])  # doctest: +SKIP
     """
+    with _quiet_odc():
+        return _stack(sources, bbox, crs, resolution, bands, mask, chunks, groupby, resampling, tolerance, client)
+
+
+@contextmanager
+def _quiet_odc() -> Iterator[None]:
+    """Silence odc-geo 0.5's use of APIs its dependencies deprecated (nothing for the user to do)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)  # Affine `*`
+        warnings.filterwarnings("ignore", "The 'shapely.ops.transform", DeprecationWarning)
+        yield
+
+
+def _stack(
+    sources: Iterable[Any],
+    bbox: Sequence[float] | None,
+    crs: Any | None,
+    resolution: float | None,
+    bands: Sequence[float] | None,
+    mask: Sequence[str] | None,
+    chunks: int | dict[str, int] | None,
+    groupby: str | None,
+    resampling: str,
+    tolerance: float,
+    client: Any | None,
+) -> xr.DataArray:
     items = list(sources) if not isinstance(sources, (str, bytes)) else [sources]
     if not items:
         raise InvalidInputError("stack() needs at least one product (catalog ids, Catalogs, Downloads or URLs)")
@@ -328,10 +356,10 @@ def _target_geobox(
         # Snap to the first product's own pixels: nearest resampling then copies its values.
         inverse = ~first.affine
         left, bottom, right, top = area.boundingbox
-        cols, rows = zip(*[inverse * (x, y) for x, y in ((left, top), (right, top), (left, bottom), (right, bottom))])
+        cols, rows = zip(*[inverse @ (x, y) for x, y in ((left, top), (right, top), (left, bottom), (right, bottom))])
         c0, c1 = math.floor(min(cols) + 1e-9), math.ceil(max(cols) - 1e-9)
         r0, r1 = math.floor(min(rows) + 1e-9), math.ceil(max(rows) - 1e-9)
-        return GeoBox((max(1, r1 - r0), max(1, c1 - c0)), first.affine * Affine.translation(c0, r0), target_crs)
+        return GeoBox((max(1, r1 - r0), max(1, c1 - c0)), first.affine @ Affine.translation(c0, r0), target_crs)
     assert resolution is not None
     return GeoBox.from_bbox(area.boundingbox, target_crs, resolution=float(resolution))
 
@@ -354,7 +382,7 @@ def _window(product: _Product, target: GeoBox) -> tuple[slice, slice]:
     extent = target.extent.to_crs(product.geobox.crs)
     inverse = ~product.geobox.affine
     left, bottom, right, top = extent.boundingbox
-    cols, rows = zip(*[inverse * (x, y) for x, y in ((left, top), (right, top), (left, bottom), (right, bottom))])
+    cols, rows = zip(*[inverse @ (x, y) for x, y in ((left, top), (right, top), (left, bottom), (right, bottom))])
     height, width = product.geobox.shape
     chunk_y = product.cube.data.chunks[1][0]
     chunk_x = product.cube.data.chunks[2][0]
