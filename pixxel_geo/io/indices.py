@@ -86,9 +86,7 @@ def index_bands(name: str, wavelengths: Sequence[float]) -> dict[str, float]:
     return picked
 
 
-def indices(
-    cube: xr.DataArray, names: str | Sequence[str], *, params: Mapping[str, Any] | None = None
-) -> xr.DataArray:
+def indices(cube: xr.DataArray, names: str | Sequence[str], *, params: Mapping[str, Any] | None = None) -> xr.DataArray:
     """Compute spectral indices of a cube with wavelengths (nm) on ``band``.
 
     Args:
@@ -100,7 +98,8 @@ def indices(
 
     Returns:
         A float32 DataArray with an ``index`` dimension (the names as given) in place
-        of ``band`` (e.g. ``(time, index, y, x)``); attribute ``bands`` records which wavelength served each band letter.
+        of ``band`` (e.g. ``(time, index, y, x)``); attribute ``bands`` records which
+        wavelength served each band letter.
 
     Raises:
         InvalidInputError: no ``band`` dimension, an unknown index, or an index whose

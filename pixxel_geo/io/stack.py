@@ -51,6 +51,9 @@ _DEFAULT_FLAGS = {
 }
 """Pixxel's quality-mask bits (used when the installed version has no ``px.QUALITY_FLAGS``)."""
 
+MAX_PIXELS = 1 << 28
+"""Largest common grid (pixels per band) :func:`stack` builds without a ``bbox``."""
+
 READ_CHUNK = 256
 """Pixels per read chunk side (rounded up to whole tiles by ``open_dataset``)."""
 
@@ -329,39 +332,55 @@ def _target_geobox(
     products: list[_Product], bbox: Sequence[float] | None, crs: Any | None, resolution: float | None
 ) -> GeoBox:
     """The output grid: the first product's pixel grid unless another CRS/resolution is asked."""
-    from affine import Affine
     from odc.geo import geom
-    from odc.geo.geobox import GeoBox
 
     first = products[0].geobox
-    target_crs = first.crs if crs is None else _crs(crs)
+    if first.crs is None:
+        raise InvalidInputError(f"{products[0].label} has no CRS: it cannot be placed on a common grid")
+    target_crs: Any = first.crs if crs is None else _crs(crs)
     same_crs = target_crs == first.crs
     if resolution is None:
         if not same_crs:
-            raise InvalidInputError(
-                f"pass resolution= in units of {target_crs} (the products are in {first.crs})"
-            )
+            raise InvalidInputError(f"pass resolution= in units of {target_crs} (the products are in {first.crs})")
     elif not (isinstance(resolution, (int, float)) and resolution > 0):
         raise InvalidInputError(f"resolution must be a positive number, not {resolution!r}")
     if bbox is not None:
         if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
             raise InvalidInputError(f"bbox must be (west, south, east, north) in degrees, not {tuple(bbox)!r}")
-        area = geom.box(*map(float, bbox), "epsg:4326").to_crs(target_crs)
+        west, south, east, north = (float(v) for v in bbox)
+        area: Any = geom.box(west, south, east, north, "epsg:4326").to_crs(target_crs)
     else:
         area = geom.unary_union([p.geobox.extent.to_crs(target_crs) for p in products])
     if area is None or area.is_empty:
         raise InvalidInputError("the area to stack is empty")
+    geobox = _grid(first, area, target_crs, same_crs, resolution)
+    if geobox.shape[0] * geobox.shape[1] > MAX_PIXELS:
+        raise InvalidInputError(
+            f"the common grid would be {geobox.shape[1]} x {geobox.shape[0]} pixels (the products lie far apart?): "
+            "pass bbox= (and a coarser resolution=) to stack one area"
+        )
+    return geobox
+
+
+def _grid(first: GeoBox, area: Any, target_crs: Any, same_crs: bool, resolution: float | None) -> GeoBox:
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
     first_res = abs(first.resolution.x)
     if same_crs and (resolution is None or math.isclose(float(resolution), first_res, rel_tol=1e-9)):
         # Snap to the first product's own pixels: nearest resampling then copies its values.
         inverse = ~first.affine
         left, bottom, right, top = area.boundingbox
-        cols, rows = zip(*[inverse @ (x, y) for x, y in ((left, top), (right, top), (left, bottom), (right, bottom))])
+        cols, rows = zip(*[inverse @ (x, y) for x, y in _corners(left, bottom, right, top)], strict=True)
         c0, c1 = math.floor(min(cols) + 1e-9), math.ceil(max(cols) - 1e-9)
         r0, r1 = math.floor(min(rows) + 1e-9), math.ceil(max(rows) - 1e-9)
         return GeoBox((max(1, r1 - r0), max(1, c1 - c0)), first.affine @ Affine.translation(c0, r0), target_crs)
     assert resolution is not None
     return GeoBox.from_bbox(area.boundingbox, target_crs, resolution=float(resolution))
+
+
+def _corners(left: float, bottom: float, right: float, top: float) -> list[tuple[float, float]]:
+    return [(left, top), (right, top), (left, bottom), (right, bottom)]
 
 
 def _crs(value: Any) -> Any:
@@ -374,15 +393,17 @@ def _crs(value: Any) -> Any:
 
 
 def _intersects(source: GeoBox, target: GeoBox) -> bool:
-    return bool(source.extent.to_crs(target.crs).intersects(target.extent))
+    crs: Any = target.crs
+    return bool(source.extent.to_crs(crs).intersects(target.extent))
 
 
 def _window(product: _Product, target: GeoBox) -> tuple[slice, slice]:
     """The product's rows and columns under ``target``, grown to whole read chunks."""
-    extent = target.extent.to_crs(product.geobox.crs)
+    crs: Any = product.geobox.crs
+    extent = target.extent.to_crs(crs)
     inverse = ~product.geobox.affine
     left, bottom, right, top = extent.boundingbox
-    cols, rows = zip(*[inverse @ (x, y) for x, y in ((left, top), (right, top), (left, bottom), (right, bottom))])
+    cols, rows = zip(*[inverse @ (x, y) for x, y in _corners(left, bottom, right, top)], strict=True)
     height, width = product.geobox.shape
     chunk_y = product.cube.data.chunks[1][0]
     chunk_x = product.cube.data.chunks[2][0]

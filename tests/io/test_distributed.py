@@ -60,9 +60,7 @@ def test_catalog_source_pickles_its_download(revisit_sandbox: Sandbox, revisit_c
     assert clone.download_id() == made
     assert clone.signed_url(fresh=True).startswith(revisit_sandbox.url)
     assert _posts(revisit_sandbox) == []
-    assert [r["path"] for r in revisit_sandbox.requests("/v0/catalogs/download/")] == [
-        f"/v0/catalogs/download/{made}"
-    ]
+    assert [r["path"] for r in revisit_sandbox.requests("/v0/catalogs/download/")] == [f"/v0/catalogs/download/{made}"]
 
 
 def test_stack_on_process_workers_one_download_per_product_and_expiry(
