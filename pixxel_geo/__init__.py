@@ -70,11 +70,16 @@ redact_httpx_logs()  # its request lines would carry signed URLs' signatures
 
 # Imagery functions and front ends: imported on first use (they need numpy, rasterio, ...).
 _LAZY = {
+    "Calibration": "pixxel_geo.io.calibration",
     "DeliverySource": "pixxel_geo.io.stores",
+    "MultipleProductsError": "pixxel_geo.io.members",
+    "QUALITY_FLAGS": "pixxel_geo.io.quality",
+    "UncalibratedWarning": "pixxel_geo.io.calibration",
     "PixxelFileSystem": "pixxel_geo.io.filesystem",
     "gdal_path": "pixxel_geo.io.raster",
     "indices": "pixxel_geo.io.indices",
     "open_dataset": "pixxel_geo.io.dataset",
+    "open_quality_mask": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
@@ -99,12 +104,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
+__all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks sorted())
     "APIError",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "Band",
+    "Calibration",
     "Catalog",
     "Client",
     "ClientConfig",
@@ -124,6 +130,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInputError",
     "MemberNotFoundError",
+    "MultipleProductsError",
     "NetworkError",
     "NotFoundError",
     "OrderItem",
@@ -132,6 +139,7 @@ __all__ = [
     "PixxelFileSystem",
     "PollSchedule",
     "Progress",
+    "QUALITY_FLAGS",
     "RateLimitError",
     "RequestTimeoutError",
     "ResourceFailedError",
@@ -145,12 +153,14 @@ __all__ = [
     "TransferCancelled",
     "TransferError",
     "TransportError",
+    "UncalibratedWarning",
     "UnsafeArchiveError",
     "WaitTimeoutError",
     "__version__",
     "gdal_path",
     "indices",
     "open_dataset",
+    "open_quality_mask",
     "open_raster",
     "quicklook",
     "read_footprints",
