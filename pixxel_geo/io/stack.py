@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.io.quality import normalise_mask_request
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -39,17 +40,6 @@ __all__ = ["DEFAULT_MASK", "match_wavelengths", "stack"]
 
 DEFAULT_MASK = ("cloud", "cloud_shadow")
 """Quality flags masked by default."""
-
-_DEFAULT_FLAGS = {
-    "cloud": 0,
-    "cloud_shadow": 1,
-    "haze": 2,
-    "water": 3,
-    "snow_ice": 4,
-    "saturated": 5,
-    "no_data": 7,
-}
-"""Pixxel's quality-mask bits (used when the installed version has no ``px.QUALITY_FLAGS``)."""
 
 MAX_PIXELS = 1 << 28
 """Largest common grid (pixels per band) :func:`stack` builds without a ``bbox``."""
@@ -80,7 +70,7 @@ def stack(
     crs: Any | None = None,
     resolution: float | None = None,
     bands: Sequence[float] | None = None,
-    mask: Sequence[str] | None = DEFAULT_MASK,
+    mask: Any = DEFAULT_MASK,
     chunks: int | dict[str, int] | None = None,
     groupby: str | None = "solar_day",
     resampling: str = "nearest",
@@ -102,9 +92,10 @@ def stack(
         bands: wavelengths (nm) to keep; each product contributes its band nearest to
             each, within half that band's FWHM. Default: the bands every product shares
             (centres within half the narrower FWHM), at the first product's wavelengths.
-        mask: quality-mask flags whose pixels become NaN (``None`` or ``()``: none);
-            names as in ``px.QUALITY_FLAGS`` (cloud, cloud_shadow, haze, water,
-            snow_ice, saturated, no_data).
+        mask: quality-mask flags whose pixels become NaN (``None``: none; ``True``:
+            cloud and cloud shadow); names as in the mask's own table or
+            ``px.QUALITY_FLAGS`` (cloud, cloud_shadow, haze, water, snow_ice, saturated,
+            no_data).
         chunks: output chunk side in pixels, or ``{"y": …, "x": …}`` (default: the
             reprojection's, whole read tiles).
         groupby: ``"solar_day"`` merges products acquired on the same local solar day
@@ -151,7 +142,7 @@ def _stack(
     crs: Any | None,
     resolution: float | None,
     bands: Sequence[float] | None,
-    mask: Sequence[str] | None,
+    mask: Any,
     chunks: int | dict[str, int] | None,
     groupby: str | None,
     resampling: str,
@@ -163,7 +154,7 @@ def _stack(
         raise InvalidInputError("stack() needs at least one product (catalog ids, Catalogs, Downloads or URLs)")
     if groupby not in (None, "solar_day"):
         raise InvalidInputError(f"groupby must be 'solar_day' or None, not {groupby!r}")
-    flags = tuple(mask or ())
+    flags = normalise_mask_request(mask)
     products = sorted((_open_product(s, client) for s in items), key=lambda p: p.time)
     geobox = _target_geobox(products, bbox, crs, resolution)
     products = [p for p in products if _intersects(p.geobox, geobox)]
@@ -415,48 +406,24 @@ def _window(product: _Product, target: GeoBox) -> tuple[slice, slice]:
 
 
 def _quality_flags(source: Any, client: Any | None, chunks: dict[str, int]) -> xr.DataArray:
-    """The product's quality mask ``(y, x)`` (uint8 bit flags), lazily.
+    """The product's quality mask ``(y, x)`` (bit flags), lazily, chunked like its image."""
+    from pixxel_geo.io.dataset import open_quality_mask
 
-    Uses ``px.open_quality_mask`` when this version has it, else the product's
-    ``*.mask.tif`` member read with ``open_dataset``.
-    """
-    import pixxel_geo as px
-
-    opener = getattr(px, "open_quality_mask", None) if "open_quality_mask" in px._LAZY else None
-    if opener is not None:
-        return opener(source, client=client, chunks=chunks)
-    from pixxel_geo.io.dataset import open_dataset
-    from pixxel_geo.io.sources import resolve_source
-
-    names = resolve_source(source, client).archive.names()
-    member = next((n for n in names if n.lower().endswith((".mask.tif", "_mask.tif"))), None)
-    if member is None:
-        raise InvalidInputError(
-            f"{source!r} has no quality mask member (*.mask.tif): pass mask=None to stack it unmasked"
-        )
-    flags = open_dataset(source, chunks, member=member, client=client, mask_and_scale=False)
-    return flags.isel(band=0, drop=True)
+    return open_quality_mask(source, chunks, client=client)
 
 
-def _flag_bits(flags: Sequence[str], mask: xr.DataArray | None = None) -> int:
-    """The bit mask of the named flags (the mask's CF attributes first, else Pixxel's table)."""
-    import pixxel_geo as px
+def _flag_bits(flags: Sequence[str], mask: xr.DataArray) -> int:
+    """The bits of the named flags in this mask (its own CF table, else ``px.QUALITY_FLAGS``)."""
+    from pixxel_geo.io.quality import QUALITY_FLAGS, mask_value
 
-    table = dict(getattr(px, "QUALITY_FLAGS", None) or {}) if "QUALITY_FLAGS" in px._LAZY else {}
-    bits: dict[str, int] = {name: 1 << bit for name, bit in (table or _DEFAULT_FLAGS).items()}
-    if mask is not None and mask.attrs.get("flag_meanings") and mask.attrs.get("flag_masks") is not None:
-        meanings = str(mask.attrs["flag_meanings"]).split()
-        values = mask.attrs["flag_masks"]
-        values = [int(v) for v in (values.split(",") if isinstance(values, str) else values)]
-        if len(meanings) == len(values):
-            bits = dict(zip(meanings, values, strict=True))
-    unknown = [f for f in flags if f not in bits]
-    if unknown:
-        raise InvalidInputError(f"unknown quality flags {unknown}: choose from {sorted(bits)}")
-    value = 0
-    for name in flags:
-        value |= bits[name]
-    return value
+    table = dict(QUALITY_FLAGS)
+    meanings, values = mask.attrs.get("flag_meanings"), mask.attrs.get("flag_masks")
+    if meanings and values is not None:
+        names = str(meanings).split()
+        numbers = [int(v) for v in (str(values).replace(",", " ").split() if isinstance(values, str) else values)]
+        if len(names) == len(numbers) and all(n > 0 and n & (n - 1) == 0 for n in numbers):
+            table = {name: n.bit_length() - 1 for name, n in zip(names, numbers, strict=True)}
+    return mask_value(flags, table)
 
 
 def _product_on_grid(
@@ -484,7 +451,7 @@ def _product_on_grid(
         cube = cube.where((quality.astype("uint16") & bits) == 0)
     cube = cube.assign_coords(band=("band", np.asarray(wavelengths, dtype="float64")))
     cube = cube.drop_vars([c for c in ("fwhm", "band_name") if c in cube.coords])
-    out = xr_reproject(cube, geobox, resampling=resampling, dst_nodata=np.nan)
+    out = xr_reproject(cube, geobox, resampling=resampling, dst_nodata=np.nan, always_yx=True)
     return out.astype("float32")
 
 

@@ -1,4 +1,5 @@
-"""px.stack on the sandbox: shared wavelengths, masks, values after reprojection, same-day merges."""
+"""px.stack on the sandbox's season over one farm: shared wavelengths, quality masks, values
+after reprojection, same-day neighbours merged, only the tiles needed read."""
 
 from __future__ import annotations
 
@@ -12,31 +13,44 @@ import pixxel_geo as px
 from pixxel_geo.io.stack import match_wavelengths
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
-SETTINGS = SandboxSettings(bands=16, width=256, height=256, count=8, download_seconds=0.1)
-"""Eight scenes: the first two places are revisited a season later (catalogs 0/6 and 1/7)."""
+SETTINGS = SandboxSettings(bands=16, width=256, height=256, count=1, download_seconds=0.1, timeseries=True)
+"""One ordinary scene plus the season: six dates over one farm (the first three in one band set,
+the last three in another that partly overlaps it; two neighbouring scenes on the third date)."""
 
 
 @pytest.fixture(scope="module")
-def revisit_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    data_dir = tmp_path_factory.mktemp("stack-sandbox")
-    with Sandbox.launch(data_dir=data_dir, token="stack-token-0123456789", settings=SETTINGS) as sb:
+def season_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    data_dir = tmp_path_factory.mktemp("season-sandbox")
+    with Sandbox.launch(data_dir=data_dir, token="season-token-0123456789", settings=SETTINGS) as sb:
         yield sb
 
 
 @pytest.fixture
-def api(revisit_sandbox: Sandbox) -> Iterator[Any]:
-    with px.Client(api_key=revisit_sandbox.token, base_url=revisit_sandbox.url) as c:
+def api(season_sandbox: Sandbox) -> Iterator[Any]:
+    with px.Client(api_key=season_sandbox.token, base_url=season_sandbox.url) as c:
         yield c
-    revisit_sandbox.clear_faults()
+    season_sandbox.clear_faults()
 
 
-def _same_place(client: Any, place: int = 0) -> list[Any]:
-    """Catalogs over the ``place``-th place (0 or 1; two dates each), oldest first."""
-    catalogs = sorted(client.catalogs.search(limit=20), key=lambda c: c.properties["datetime"])
-    first = next(c for c in catalogs if c.details["id"].endswith(f"_L2A_{place}"))
-    same = [c for c in catalogs if np.allclose(c.details["bbox"], first.details["bbox"], atol=1e-4)]
-    assert len(same) >= 2
-    return sorted(same, key=lambda c: c.properties["datetime"])
+def _season(client: Any) -> list[Any]:
+    """The season's seven catalogs, in acquisition order."""
+    catalogs = [c for c in client.catalogs.search(limit=50) if c.details["id"].startswith("FF04_")]
+    assert len(catalogs) == 7
+    return sorted(catalogs, key=lambda c: c.properties["datetime"])
+
+
+def _same_day(season: list[Any]) -> list[Any]:
+    days: dict[str, list[Any]] = {}
+    for catalog in season:
+        days.setdefault(catalog.properties["datetime"][:10], []).append(catalog)
+    (pair,) = [group for group in days.values() if len(group) == 2]
+    return pair
+
+
+def _dates(season: list[Any]) -> list[Any]:
+    """One catalog per date: the neighbour east of the farm left out (all share one grid)."""
+    pair = _same_day(season)
+    return [c for c in season if c is not pair[1]]
 
 
 def _lonlat_box(catalog: Any, fraction: float = 0.5) -> tuple[float, float, float, float]:
@@ -45,30 +59,76 @@ def _lonlat_box(catalog: Any, fraction: float = 0.5) -> tuple[float, float, floa
     return (west, south, west + (east - west) * fraction, south + (north - south) * fraction)
 
 
+def test_stack_keeps_the_wavelengths_all_products_share(api: Any) -> None:
+    season = _dates(_season(api))
+    own = [px.open_dataset(c, chunks=True, client=api) for c in season]
+    first, last = own[0], own[-1]
+    cube = px.stack(season, mask=None, client=api)
+    # Firefly band sets pick from one native grid: shared bands have the very same centres.
+    shared = sorted(set(first["band"].values) & set(last["band"].values))
+    assert 0 < len(shared) < min(first.sizes["band"], last.sizes["band"])  # partly overlapping sets
+    assert list(cube["band"].values) == shared
+    np.testing.assert_array_equal(cube["source_wavelength"].values, np.tile(shared, (len(season), 1)))
+    np.testing.assert_array_equal(cube["fwhm"].values, first["fwhm"].sel(band=shared).values)
+    assert "shared by all 6 products" in cube.attrs["band_matching"]
+    assert cube.attrs["quantity"] == "reflectance"
+
+
 def test_stack_matches_each_products_own_pixels_on_its_grid(api: Any) -> None:
-    catalogs = _same_place(api)
-    cube = px.stack(catalogs, mask=None, client=api)
+    season = _dates(_season(api))[:3]  # one band set
+    cube = px.stack(season, mask=None, client=api)
     assert cube.dims == ("time", "band", "y", "x")
-    assert list(cube["label"].values) == [c.details["id"] for c in catalogs]
-    assert [str(t)[:19] for t in cube["time"].values] == [c.properties["datetime"][:19] for c in catalogs]
+    assert list(cube["label"].values) == [c.details["id"] for c in season]
+    assert [str(t)[:19] for t in cube["time"].values] == [c.properties["datetime"][:19] for c in season]
     values = cube.compute()
-    for i, catalog in enumerate(catalogs):
+    for i, catalog in enumerate(season):
         own = px.open_dataset(catalog, chunks=True, client=api).compute()
         np.testing.assert_array_equal(values["band"].values, own["band"].values)
         # The grid is the first product's (snapped to its pixels): the same place holds the same value.
-        here = values.isel(time=i).sel(y=own["y"], x=own["x"], method="nearest", tolerance=1e-6)
+        here = values.isel(time=i).sel(y=own["y"], x=own["x"], method="nearest", tolerance=1e-9)
         np.testing.assert_array_equal(here.values, own.values)
+
+
+def test_stack_masks_exactly_the_flagged_pixels(api: Any) -> None:
+    season = _dates(_season(api))
+    plain = px.stack(season, mask=None, client=api).compute()
+    masked = px.stack(season, mask=("cloud", "cloud_shadow"), client=api).compute()
+    assert masked.attrs["mask_flags"] == "cloud,cloud_shadow"
+    flagged_somewhere = 0
+    for i, catalog in enumerate(season):
+        quality = px.open_quality_mask(catalog, client=api).compute()
+        bits = (1 << px.QUALITY_FLAGS["cloud"]) | (1 << px.QUALITY_FLAGS["cloud_shadow"])
+        flagged = (quality.values & bits) != 0
+        flagged_somewhere += int(flagged.sum())
+        expected = np.where(flagged[None], np.nan, plain.isel(time=i).values)
+        np.testing.assert_array_equal(masked.isel(time=i).values, expected)
+    assert flagged_somewhere > 0  # the season has clouds that come and go
+
+
+def test_same_day_neighbours_merge_first_valid_pixel_first(api: Any) -> None:
+    west_scene, east_scene = _same_day(_season(api))
+    apart = px.stack([west_scene, east_scene], groupby=None, client=api)
+    merged = px.stack([west_scene, east_scene], client=api)  # groupby="solar_day"
+    assert apart.sizes["time"] == 2
+    assert merged.sizes["time"] == 1
+    assert merged["label"].values[0] == f"{west_scene.details['id']}+{east_scene.details['id']}"
+    assert merged["time"].values[0] == apart["time"].values[0]
+    a, b = apart.isel(time=0).values, apart.isel(time=1).values
+    np.testing.assert_array_equal(merged.isel(time=0).values, np.where(np.isnan(a), b, a))
+    both = ~np.isnan(a) & ~np.isnan(b)
+    assert both.any() and (np.isnan(a) & ~np.isnan(b)).any()  # they overlap, and the east adds pixels
+    assert (~np.isnan(merged.isel(time=0).values)).sum() > max((~np.isnan(a)).sum(), (~np.isnan(b)).sum())
 
 
 def test_stack_reprojected_values_are_the_nearest_product_pixel(api: Any) -> None:
     import odc.geo.xr  # noqa: F401  # the .odc accessor
     from pyproj import Transformer
 
-    catalog = _same_place(api)[0]
+    catalog = _season(api)[0]
     own = px.open_dataset(catalog, chunks=True, client=api).compute()
-    crs = "EPSG:3857"
-    cube = px.stack([catalog], bbox=_lonlat_box(catalog, 0.8), crs=crs, resolution=7.0, mask=None, client=api)
-    assert cube.odc.crs.epsg == 3857
+    crs = "EPSG:32643"  # the farm's UTM zone; the products are in EPSG:4326
+    cube = px.stack([catalog], bbox=_lonlat_box(catalog, 0.8), crs=crs, resolution=6.0, mask=None, client=api)
+    assert cube.odc.crs.epsg == 32643
     values = cube.isel(time=0).compute()
     ys, xs = np.meshgrid(values["y"].values, values["x"].values, indexing="ij")
     to_product = Transformer.from_crs(crs, own.rio.crs, always_xy=True)
@@ -86,17 +146,17 @@ def test_stack_reprojected_values_are_the_nearest_product_pixel(api: Any) -> Non
     assert np.all(np.isnan(got[:, ~inside]))
 
 
-def test_stack_reads_only_the_bands_and_tiles_asked_for(revisit_sandbox: Sandbox, api: Any) -> None:
-    catalogs = _same_place(api, place=1)  # read nowhere else: no tile is in a cache yet
-    wavelengths = [float(w) for w in px.open_dataset(catalogs[0], chunks=True, client=api)["band"].values]
+def test_stack_reads_only_the_bands_and_tiles_asked_for(season_sandbox: Sandbox, api: Any) -> None:
+    season = _dates(_season(api))[3:]  # the other band set, read by no other test of this module first
+    wavelengths = [float(w) for w in px.open_dataset(season[0], chunks=True, client=api)["band"].values]
     picked = [wavelengths[3], wavelengths[-3]]
-    cube = px.stack(catalogs, bands=picked, mask=None, client=api)  # opening reads headers only
-    revisit_sandbox.reset_requests()
+    cube = px.stack(season, bands=picked, mask=None, client=api)  # opening reads headers only
+    season_sandbox.reset_requests()
     cube.compute()
-    moved = sum(r["bytes"] for r in revisit_sandbox.requests("/files/"))
+    moved = sum(r["bytes"] for r in season_sandbox.requests("/files/"))
     assert list(cube["band"].values) == picked
     needed = 0
-    for catalog in catalogs:
+    for catalog in season:
         with px.open_raster(catalog, client=api) as src:
             bands = (4, src.count - 2)  # 1-based: wavelengths[3] and wavelengths[-3]
             needed += sum(src.block_size(b, i, j) for b in bands for (i, j), _ in src.block_windows(b))
@@ -105,23 +165,29 @@ def test_stack_reads_only_the_bands_and_tiles_asked_for(revisit_sandbox: Sandbox
 
 
 def test_stack_explicit_wavelength_a_product_lacks_is_refused(api: Any) -> None:
-    catalogs = _same_place(api)
-    with pytest.raises(px.InvalidInputError, match="no band at 1500 nm"):
-        px.stack(catalogs, bands=[1500.0], mask=None, client=api)
+    season = _dates(_season(api))
+    first_only = sorted(
+        set(px.open_dataset(season[0], chunks=True, client=api)["band"].values)
+        - set(px.open_dataset(season[-1], chunks=True, client=api)["band"].values)
+    )[0]
+    with pytest.raises(px.InvalidInputError, match=f"no band at {first_only:g} nm"):
+        px.stack(season, bands=[float(first_only)], mask=None, client=api)
 
 
 def test_stack_bad_arguments(api: Any) -> None:
-    catalogs = _same_place(api)
+    season = _dates(_season(api))[:2]
     with pytest.raises(px.InvalidInputError, match="at least one product"):
         px.stack([], client=api)
     with pytest.raises(px.InvalidInputError, match="bbox"):
-        px.stack(catalogs, bbox=(10, 10, 5, 5), mask=None, client=api)
+        px.stack(season, bbox=(10, 10, 5, 5), mask=None, client=api)
     with pytest.raises(px.InvalidInputError, match="resolution"):
-        px.stack(catalogs, crs="EPSG:3857", mask=None, client=api)
+        px.stack(season, crs="EPSG:3857", mask=None, client=api)
     with pytest.raises(px.InvalidInputError, match="groupby"):
-        px.stack(catalogs, groupby="month", client=api)
+        px.stack(season, groupby="month", client=api)
+    with pytest.raises(px.InvalidInputError, match="unknown quality flag"):
+        px.stack(season, mask=("clouds",), client=api)
     with pytest.raises(px.InvalidInputError, match="no product intersects"):
-        px.stack(catalogs, bbox=(0.0, 0.0, 0.01, 0.01), mask=None, client=api)
+        px.stack(season, bbox=(0.0, 0.0, 0.01, 0.01), mask=None, client=api)
 
 
 def test_match_wavelengths_keeps_the_shared_bands() -> None:
