@@ -44,6 +44,9 @@ DEFAULT_MASK = ("cloud", "cloud_shadow")
 MAX_PIXELS = 1 << 28
 """Largest common grid (pixels per band) :func:`stack` builds without a ``bbox``."""
 
+OPEN_THREADS = 8
+"""Products opened at once by :func:`stack` (each open waits on the API and reads headers)."""
+
 READ_CHUNK = 256
 """Pixels per read chunk side (rounded up to whole tiles by ``open_dataset``)."""
 
@@ -155,7 +158,7 @@ def _stack(
     if groupby not in (None, "solar_day"):
         raise InvalidInputError(f"groupby must be 'solar_day' or None, not {groupby!r}")
     flags = normalise_mask_request(mask)
-    products = sorted((_open_product(s, client) for s in items), key=lambda p: p.time)
+    products = sorted(_open_all(items, client), key=lambda p: p.time)
     geobox = _target_geobox(products, bbox, crs, resolution)
     products = [p for p in products if _intersects(p.geobox, geobox)]
     if not products:
@@ -259,6 +262,16 @@ def match_wavelengths(
     return picks, wavelengths, description
 
 
+def _open_all(items: list[Any], client: Any | None) -> list[_Product]:
+    """Open the products side by side: their downloads are created and waited for together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(items) == 1:
+        return [_open_product(items[0], client)]
+    with ThreadPoolExecutor(max_workers=min(OPEN_THREADS, len(items)), thread_name_prefix="px-stack") as pool:
+        return list(pool.map(lambda source: _open_product(source, client), items))
+
+
 def _open_product(source: Any, client: Any | None) -> _Product:
     """Open one product lazily (dask, whole tiles) and find its grid, bands and date."""
     import numpy as np
@@ -268,6 +281,9 @@ def _open_product(source: Any, client: Any | None) -> _Product:
     from pixxel_geo.io.sources import resolve_source
 
     resolved = resolve_source(source, client)  # in this process: the one download of this job
+    # Create (and wait for) the download now, outside the archive's lazily read directory:
+    # on Python 3.11 functools.cached_property serialises first reads across all archives.
+    resolved.archive.source.signed_url()
     cube = open_dataset(source, chunks={"band": 1, "y": READ_CHUNK, "x": READ_CHUNK}, client=client)
     if "fwhm" in cube.coords:
         fwhm = [None if np.isnan(v) else float(v) for v in cube["fwhm"].values]
@@ -389,20 +405,19 @@ def _intersects(source: GeoBox, target: GeoBox) -> bool:
 
 
 def _window(product: _Product, target: GeoBox) -> tuple[slice, slice]:
-    """The product's rows and columns under ``target``, grown to whole read chunks."""
-    crs: Any = product.geobox.crs
-    extent = target.extent.to_crs(crs)
-    inverse = ~product.geobox.affine
-    left, bottom, right, top = extent.boundingbox
-    cols, rows = zip(*[inverse @ (x, y) for x, y in _corners(left, bottom, right, top)], strict=True)
+    """The product's rows and columns under ``target`` (odc-geo's minimal ROI), grown to whole chunks."""
+    from odc.geo.overlap import compute_reproject_roi
+
     height, width = product.geobox.shape
     chunk_y = product.cube.data.chunks[1][0]
     chunk_x = product.cube.data.chunks[2][0]
-    r0 = max(0, (math.floor(min(rows)) - 1) // chunk_y * chunk_y)
-    r1 = min(height, -(-(math.ceil(max(rows)) + 1) // chunk_y) * chunk_y)
-    c0 = max(0, (math.floor(min(cols)) - 1) // chunk_x * chunk_x)
-    c1 = min(width, -(-(math.ceil(max(cols)) + 1) // chunk_x) * chunk_x)
-    return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
+    rows, cols = compute_reproject_roi(product.geobox, target).roi_src
+    if rows.stop <= rows.start or cols.stop <= cols.start:
+        return slice(0, 0), slice(0, 0)
+    r0, c0 = rows.start // chunk_y * chunk_y, cols.start // chunk_x * chunk_x
+    r1 = min(height, -(-rows.stop // chunk_y) * chunk_y)
+    c1 = min(width, -(-cols.stop // chunk_x) * chunk_x)
+    return slice(r0, r1), slice(c0, c1)
 
 
 def _quality_flags(source: Any, client: Any | None, chunks: dict[str, int]) -> xr.DataArray:
@@ -440,9 +455,9 @@ def _product_on_grid(
     from odc.geo.xr import xr_reproject
 
     rows, cols = _window(product, geobox)
+    # Band-interleaved products keep one band per chunk through the reprojection: a later
+    # selection (an index's two bands) then reads only those bands' tiles.
     cube = product.cube.isel(band=pick, y=rows, x=cols)
-    if cube.data.chunks[0] != (len(pick),):
-        cube = cube.chunk({"band": -1})  # read band by band (only those picked), reproject together
     if flags:
         chunks = {"y": READ_CHUNK, "x": READ_CHUNK}
         quality = _quality_flags(product.source, client, chunks)
