@@ -44,6 +44,9 @@ DEFAULT_MASK = ("cloud", "cloud_shadow")
 MAX_PIXELS = 1 << 28
 """Largest common grid (pixels per band) :func:`stack` builds without a ``bbox``."""
 
+SNAP_TOLERANCE = 0.01
+"""Fraction of a pixel by which a bbox may cross a pixel edge and still stop at it (as odc-geo's ``tol``)."""
+
 OPEN_THREADS = 8
 """Products opened at once by :func:`stack` (each open waits on the API and reads headers)."""
 
@@ -379,8 +382,9 @@ def _grid(first: GeoBox, area: Any, target_crs: Any, same_crs: bool, resolution:
         inverse = ~first.affine
         left, bottom, right, top = area.boundingbox
         cols, rows = zip(*[inverse @ (x, y) for x, y in _corners(left, bottom, right, top)], strict=True)
-        c0, c1 = math.floor(min(cols) + 1e-9), math.ceil(max(cols) - 1e-9)
-        r0, r1 = math.floor(min(rows) + 1e-9), math.ceil(max(rows) - 1e-9)
+        # Within a hundredth of a pixel of an edge counts as on it (bboxes come rounded).
+        c0, c1 = math.floor(min(cols) + SNAP_TOLERANCE), math.ceil(max(cols) - SNAP_TOLERANCE)
+        r0, r1 = math.floor(min(rows) + SNAP_TOLERANCE), math.ceil(max(rows) - SNAP_TOLERANCE)
         return GeoBox((max(1, r1 - r0), max(1, c1 - c0)), first.affine @ Affine.translation(c0, r0), target_crs)
     assert resolution is not None
     return GeoBox.from_bbox(area.boundingbox, target_crs, resolution=float(resolution))
