@@ -39,6 +39,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixxel_geo.api.models import stac_bands, stac_image_asset
 from pixxel_geo.io.envi import envi_floats, envi_list
 
 __all__ = [
@@ -175,26 +176,6 @@ def _to_nm(values: list[float], unit: str | None) -> list[float]:
     return [round(v * factor, 6) for v in values]
 
 
-def _image_asset(stac: dict[str, Any], image_name: str | None) -> dict[str, Any] | None:
-    assets = stac.get("assets")
-    if not isinstance(assets, dict):
-        return None
-    candidates = [a for a in assets.values() if isinstance(a, dict)]
-    if image_name:
-        base = image_name.rsplit("/", 1)[-1]
-        for asset in candidates:
-            href = asset.get("href")
-            if isinstance(href, str) and href.rsplit("/", 1)[-1].split("?")[0] == base:
-                return asset
-    for asset in candidates:
-        if "data" in (asset.get("roles") or []) and (asset.get("eo:bands") or asset.get("raster:bands")):
-            return asset
-    for asset in candidates:
-        if asset.get("eo:bands") or asset.get("raster:bands"):
-            return asset
-    return None
-
-
 @dataclass
 class _Found:
     """Fields found so far (the first source to give a field keeps it)."""
@@ -224,27 +205,17 @@ def _per_band(entries: list[Any], count: int, what: str, found: _Found) -> list[
 
 
 def _from_stac(stac: dict[str, Any], count: int, image_name: str | None, found: _Found) -> None:
-    asset = _image_asset(stac, image_name) or {}
-    props = stac.get("properties") if isinstance(stac.get("properties"), dict) else {}
-    eo = asset.get("eo:bands") or (props or {}).get("eo:bands")
-    if isinstance(eo, list) and eo:
-        if len(eo) != count:
-            found.notes.append(f"STAC eo:bands lists {len(eo)} bands, the image has {count}: ignored")
-        else:
-            bands = [b if isinstance(b, dict) else {} for b in eo]
-            centres = [_number(b.get("center_wavelength")) for b in bands]
-            if all(c is not None for c in centres):
-                values = [float(c) for c in centres if c is not None]
-                factor_values = _to_nm(values, None)
-                factor = factor_values[0] / values[0] if values[0] else 1.0
-                found.wavelengths = factor_values
-                widths = [_number(b.get("fwhm")) for b in bands]
-                found.fwhm = [round(w * factor, 6) if w else None for w in widths]
-                found.wavelength_source = "STAC eo:bands"
-            names = [b.get("name") for b in bands]
-            if all(isinstance(n, str) and n for n in names):
-                found.names = [str(n) for n in names]
-    raster = asset.get("raster:bands")
+    bands = stac_bands(stac, image_name)
+    if bands and len(bands) != count:
+        found.notes.append(f"STAC eo:bands lists {len(bands)} bands, the image has {count}: ignored")
+    elif bands:
+        if all(b.center_wavelength is not None for b in bands):
+            found.wavelengths = [float(b.center_wavelength or 0.0) for b in bands]
+            found.fwhm = [b.fwhm for b in bands]
+            found.wavelength_source = "STAC eo:bands"
+        if all(isinstance(b.name, str) and b.name for b in bands):
+            found.names = [b.name for b in bands]
+    raster = stac_image_asset(stac, image_name).get("raster:bands")
     if isinstance(raster, list) and raster:
         entries = _per_band(raster, count, "STAC raster:bands", found)
         if entries is not None:

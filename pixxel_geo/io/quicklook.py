@@ -57,20 +57,20 @@ def stretch(data: Any, low: float = 2, high: float = 98) -> np.ndarray:
     """
     import numpy as np
 
-    values: Any = np.ma.masked_invalid(np.ma.asarray(data, dtype="float32"))
-    valid = ~np.ma.getmaskarray(values).any(axis=0)
+    values = np.asarray(np.ma.getdata(data), dtype="float32")
+    invalid = (np.ma.getmaskarray(data) | ~np.isfinite(values)).any(axis=0)
     out = np.zeros(values.shape, dtype="uint8")
-    count = int(valid.sum())
-    if count == 0:
+    valid = np.flatnonzero(~invalid)
+    if valid.size == 0:
         return out
-    step = max(1, count // STRETCH_SAMPLE)
-    sample = np.ma.getdata(values)[:, valid][:, ::step]
+    step = max(1, valid.size // STRETCH_SAMPLE)
+    sample = values.reshape(values.shape[0], -1)[:, valid[::step]]
     lo, hi = np.percentile(sample, [low, high])
     span = float(hi - lo) if hi > lo else 1.0
-    scaled = (np.ma.getdata(values) - lo) * (255.0 / span)
+    scaled = (values - np.float32(lo)) * np.float32(255.0 / span)
+    scaled[:, invalid] = 0
     np.clip(scaled, 0, 255, out=scaled)
-    out[:] = scaled.astype("uint8")
-    out[:, ~valid] = 0
+    out[:] = scaled
     return out
 
 
@@ -83,14 +83,15 @@ def _thumbnail(product: ProductRef, size: int) -> np.ndarray | None:
     if files is None or not files.thumbnail:
         return None
     picture: Image.Image = Image.open(io.BytesIO(product.archive.read(files.thumbnail)))
-    picture.load()
     if max(picture.size) < size and max(picture.size) < _image_long_side(product):
         return None  # too small for what was asked, and the image has more to give
-    picture = picture.convert("RGB")
     factor = min(1.0, size / max(picture.size))
+    target = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
     if factor < 1.0:
-        target = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
-        picture = picture.resize(target, Image.Resampling.LANCZOS)
+        picture.draft("RGB", target)  # JPEG decodes straight at 1/2, 1/4 or 1/8 scale
+    picture = picture.convert("RGB")
+    if picture.size != target:
+        picture = picture.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
     return np.asarray(picture, dtype="uint8")
 
 
