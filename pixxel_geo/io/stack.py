@@ -293,28 +293,24 @@ def _open_product(source: Any, client: Any | None) -> _Product:
     else:
         fwhm = [None] * cube.sizes["band"]
     wavelengths = [float(v) for v in cube["band"].values]
-    label, when = _identity(source, resolved, cube, client)
+    label, when = _identity(source, cube, client)
     return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm)
 
 
-def _identity(source: Any, resolved: Any, cube: xr.DataArray, client: Any | None) -> tuple[str, dt.datetime]:
-    """The product's name and acquisition time (UTC): STAC item, GeoTIFF tags or item id."""
-    details = getattr(source, "details", None)
-    if not details and resolved.catalog_id:
-        from pixxel_geo.io.sources import client_for
+def _identity(source: Any, cube: xr.DataArray, client: Any | None) -> tuple[str, dt.datetime]:
+    """The product's name and acquisition time (UTC): its STAC item, GeoTIFF tags, or its name."""
+    from pixxel_geo.io.product import resolve_product
 
-        api = client if client is not None else client_for(None)
-        details = api.catalogs.get(resolved.catalog_id).details
-    details = details or {}
-    label = str(details.get("id") or resolved.catalog_id or cube.name or "product")
-    when = (details.get("properties") or {}).get("datetime")
+    product = resolve_product(source, None, client)  # its archive and STAC item are cached by now
+    item = product.stac or {}
+    label = str(item.get("id") or product.name)
+    when = (item.get("properties") or {}).get("datetime")
     for key in ("ACQUISITION_DATETIME", "TIFFTAG_DATETIME"):
         if not when and cube.attrs.get(key):
             when = str(cube.attrs[key])
-    parsed = _parse_time(when) if when else None
+    parsed = _parse_time(str(when)) if when else None
     if parsed is None:
-        member = resolved.member or label
-        found = _ITEM_DATE.search(str(member).rsplit("/", 1)[-1])
+        found = _ITEM_DATE.search(label.rsplit("/", 1)[-1])
         if found:
             parsed = dt.datetime.strptime(found.group(1) + (found.group(2) or "000000"), "%Y%m%d%H%M%S")
     if parsed is None:

@@ -183,6 +183,17 @@ def test_stack_reads_only_the_bands_and_tiles_asked_for(season_sandbox: Sandbox,
     assert needed <= moved <= 1.1 * needed
 
 
+def test_stack_from_signed_urls_dates_products_by_their_names(api: Any) -> None:
+    season = _dates(_season(api))[:2]
+    downloads = [api.downloads.wait(api.downloads.create(catalog_ids=[c.id]).id) for c in season]
+    cube = px.stack([d.signed_url for d in downloads], mask=None, client=api)
+    assert list(cube["label"].values) == [c.details["id"] for c in season]
+    # No catalog to ask: the acquisition date comes from Pixxel's product name.
+    assert [str(t)[:10] for t in cube["time"].values] == [c.properties["datetime"][:10] for c in season]
+    by_id = px.stack(season, mask=None, client=api)
+    np.testing.assert_array_equal(cube.isel(time=1).values, by_id.isel(time=1).values)
+
+
 def test_stack_explicit_wavelength_a_product_lacks_is_refused(api: Any) -> None:
     season = _dates(_season(api))
     first_only = sorted(
