@@ -161,7 +161,14 @@ def _stack(
     if groupby not in (None, "solar_day"):
         raise InvalidInputError(f"groupby must be 'solar_day' or None, not {groupby!r}")
     flags = normalise_mask_request(mask)
+    out_chunks = _output_chunks(chunks)
     products = sorted(_open_all(items, client), key=lambda p: p.time)
+    quantities = {str(p.cube.attrs.get("quantity", "reflectance")) for p in products}
+    if len(quantities) > 1:
+        raise InvalidInputError(
+            f"the products hold different quantities ({', '.join(sorted(quantities))}): stack products of one "
+            "processing level (e.g. all L2A reflectance)"
+        )
     geobox = _target_geobox(products, bbox, crs, resolution)
     products = [p for p in products if _intersects(p.geobox, geobox)]
     if not products:
@@ -176,7 +183,7 @@ def _stack(
     for product, pick in zip(products, picks, strict=True):
         layers.append(_product_on_grid(product, pick, wavelengths, geobox, flags, resampling, client))
     groups = _groups(products, groupby)
-    return _assemble(products, layers, groups, picks, wavelengths, matching, flags, groupby, chunks)
+    return _assemble(products, layers, groups, picks, wavelengths, matching, flags, groupby, out_chunks)
 
 
 def match_wavelengths(
@@ -265,6 +272,16 @@ def match_wavelengths(
     return picks, wavelengths, description
 
 
+def _output_chunks(chunks: int | dict[str, int] | None) -> dict[str, int] | None:
+    """``chunks=`` as a dict for ``DataArray.chunk`` (y/x only), checked before anything is opened."""
+    if chunks is None:
+        return None
+    size = {"y": chunks, "x": chunks} if isinstance(chunks, int) else chunks
+    if not isinstance(size, dict) or set(size) - {"y", "x"} or not all(isinstance(v, int) for v in size.values()):
+        raise InvalidInputError(f"chunks must be an int or a dict like {{'y': 512, 'x': 512}}, not {chunks!r}")
+    return dict(size)
+
+
 def _open_all(items: list[Any], client: Any | None) -> list[_Product]:
     """Open the products side by side: their downloads are created and waited for together."""
     from concurrent.futures import ThreadPoolExecutor
@@ -292,6 +309,11 @@ def _open_product(source: Any, client: Any | None) -> _Product:
         fwhm = [None if np.isnan(v) else float(v) for v in cube["fwhm"].values]
     else:
         fwhm = [None] * cube.sizes["band"]
+    if cube["band"].attrs.get("units") != "nm":
+        raise InvalidInputError(
+            f"{source!r} has no wavelengths on its bands (no STAC eo:bands, ENVI header or band metadata): "
+            "products are stacked by wavelength"
+        )
     wavelengths = [float(v) for v in cube["band"].values]
     label, when = _identity(source, cube, client)
     return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm)
@@ -495,7 +517,7 @@ def _assemble(
     matching: str,
     flags: tuple[str, ...],
     groupby: str | None,
-    chunks: int | dict[str, int] | None,
+    chunks: dict[str, int] | None,
 ) -> xr.DataArray:
     import numpy as np
     import xarray as xr
@@ -533,9 +555,5 @@ def _assemble(
     }
     cube.name = first.cube.name or "reflectance"
     if chunks is not None:
-        size = {"y": chunks, "x": chunks} if isinstance(chunks, int) else dict(chunks)
-        unknown = set(size) - {"y", "x", "time", "band"}
-        if unknown:
-            raise InvalidInputError(f"chunks has unknown dimensions {sorted(unknown)}; use y and x")
-        cube = cube.chunk({cube.dims[-2]: size.get("y", -1), cube.dims[-1]: size.get("x", -1)})
+        cube = cube.chunk(chunks)
     return cube

@@ -77,8 +77,9 @@ def test_stack_keeps_the_wavelengths_all_products_share(api: Any) -> None:
 
 def test_stack_matches_each_products_own_pixels_on_its_grid(api: Any) -> None:
     season = _dates(_season(api))[:3]  # one band set
-    cube = px.stack(season, mask=None, client=api)
+    cube = px.stack(season, mask=None, chunks=128, client=api)
     assert cube.dims == ("time", "band", "y", "x")
+    assert cube.data.chunksize[-2:] == (128, 128)
     assert list(cube["label"].values) == [c.details["id"] for c in season]
     assert [str(t)[:19] for t in cube["time"].values] == [c.properties["datetime"][:19] for c in season]
     values = cube.compute()
@@ -212,6 +213,8 @@ def test_stack_bad_arguments(api: Any) -> None:
         px.stack(season, bbox=(10, 10, 5, 5), mask=None, client=api)
     with pytest.raises(px.InvalidInputError, match="resolution"):
         px.stack(season, crs="EPSG:3857", mask=None, client=api)
+    with pytest.raises(px.InvalidInputError, match="chunks"):
+        px.stack(season, chunks={"band": 4}, client=api)
     with pytest.raises(px.InvalidInputError, match="groupby"):
         px.stack(season, groupby="month", client=api)
     with pytest.raises(px.InvalidInputError, match="unknown quality flag"):
