@@ -162,6 +162,7 @@ def _transfer(
     records = VerifiedRecords(session.path.parent)
     session.path.parent.mkdir(parents=True, exist_ok=True)
     with _only_transfer_to(session):
+        session.remove_orphans()
         if session.path.exists() and not overwrite:
             _keep_verified_copy(session, identity, records)
             return session.path

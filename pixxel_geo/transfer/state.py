@@ -13,6 +13,7 @@ were downloaded completely and verified, so that a later run can skip them.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -349,6 +350,11 @@ class VerifiedRecords:
             "at": time.time(),
         }
         with self._locked():
+            # Copies half-written by a writer killed inside write_json_atomically: only
+            # a lock holder writes one, so any seen now is an orphan.
+            for leftover in self.path.parent.glob(glob.escape(self.path.name) + ".tmp*"):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
             records = self._load()
             records[file.name] = record
             write_json_atomically(self.path, records)
