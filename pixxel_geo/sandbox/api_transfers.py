@@ -92,7 +92,7 @@ async def create_deliveries(request: Request) -> Response:
         }
         rt.state.deliveries[delivery_id] = record
         created.append(record)
-    rt.state.save()
+    await rt.state.commit()
     return JSONResponse({"deliveries": [lifecycle.delivery_view(r, now) for r in created]}, status_code=201)
 
 
@@ -137,7 +137,7 @@ async def create_download(request: Request) -> Response:
         "fail": rt.faults.take("fail_next_downloads"),
     }
     rt.state.downloads[download_id] = record
-    rt.state.save()
+    await rt.state.commit()
     return JSONResponse(download_view(rt, request, record), status_code=201)
 
 

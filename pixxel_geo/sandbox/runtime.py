@@ -94,7 +94,8 @@ class Runtime:
                     record["failure"] = str(exc) if isinstance(exc, StoreWriteError) else "could not write to the store"
                 else:
                     record["done_at"] = self.now()
-            self.state.save()
+            self.state.deliveries.touch(record["delivery_id"])
+            await self.state.commit()
 
     async def run_ticker(self) -> None:
         """Advance lifecycles forever (a background task of the server)."""
