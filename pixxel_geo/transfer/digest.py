@@ -178,7 +178,7 @@ def s3_etag_md5(headers: Mapping[str, str]) -> ExpectedDigest | None:
     if not _HEX_MD5.fullmatch(hex_value):
         return None
     server = (headers.get("Server") or "").lower()
-    if headers.get("x-amz-request-id") is None and server != "amazons3":
+    if headers.get("x-amz-request-id") is None and "amazons3" not in server:
         return None
     encryption = (headers.get("x-amz-server-side-encryption") or "").lower()
     if encryption.startswith("aws:kms") or headers.get("x-amz-server-side-encryption-customer-algorithm"):

@@ -126,3 +126,56 @@ def test_retry_after_past_the_limit_gives_up_clearly(
         fetch(url, tmp_path / "a.zip")
     assert "X-Pixxel-Signature" not in str(caught.value)
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_single_stream_fallback_verifies_with_cloud_hashes(
+    client: Any, sandbox: Any, catalog_id: str, reference: bytes, tmp_path: Path
+) -> None:
+    """A server ignoring Range (200s only) still gets its x-goog-hash checked."""
+    url = signed_url(client, catalog_id)
+    # Two corrupt answers: the probe's 200 (headers read, body dropped) and the transfer's.
+    sandbox.set_faults(no_range=True, hash_headers="gcs", flip_byte=7, flip_count=2)
+    with pytest.raises(px.IntegrityError, match="crc32c checksum"):
+        fetch(url, tmp_path / "a.zip")
+    assert not (tmp_path / "a.zip").exists()
+    events: list[Event] = []
+    fetch(url, tmp_path / "a.zip", on_event=events.append)
+    assert verified_as(events) == "crc32c"
+    assert (tmp_path / "a.zip").read_bytes() == reference
+
+
+@pytest.mark.parametrize(
+    ("headers", "algorithm"),
+    [
+        ({"ETag": '"acbd18db4cc2f85cedef654fccc4a4d8"', "x-amz-request-id": "R"}, "md5"),
+        ({"ETag": '"acbd18db4cc2f85cedef654fccc4a4d8"', "Server": "AmazonS3"}, "md5"),
+        ({"ETag": '"acbd18db4cc2f85cedef654fccc4a4d8"'}, None),  # not S3: an opaque tag
+        ({"ETag": '"acbd18db4cc2f85cedef654fccc4a4d8-3"', "x-amz-request-id": "R"}, None),  # multipart
+        ({"ETag": 'W/"acbd18db4cc2f85cedef654fccc4a4d8"', "x-amz-request-id": "R"}, None),  # weak
+        (
+            {
+                "ETag": '"acbd18db4cc2f85cedef654fccc4a4d8"',
+                "x-amz-request-id": "R",
+                "x-amz-server-side-encryption": "aws:kms",
+            },
+            None,
+        ),
+        ({"x-goog-hash": "crc32c=n03x6A==,md5=rL0Y20zC+Fzt72VPzMSk2A=="}, "crc32c"),
+        ({"x-goog-hash": "md5=rL0Y20zC+Fzt72VPzMSk2A=="}, "md5"),
+        ({"x-goog-hash": "crc32c=not-base64!"}, None),
+        (
+            {
+                "Repr-Digest": "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:",
+                "x-goog-hash": "crc32c=n03x6A==",
+            },
+            "sha-256",
+        ),
+    ],
+)
+def test_announced_digest_takes_only_what_is_trustworthy(headers: dict[str, str], algorithm: str | None) -> None:
+    import httpx
+
+    from pixxel_geo.transfer.digest import announced_digest
+
+    found = announced_digest(httpx.Headers(headers), whole_body=False)
+    assert (found.algorithm if found else None) == algorithm
