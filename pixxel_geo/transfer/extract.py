@@ -24,6 +24,7 @@ import contextlib
 import glob
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -58,6 +59,7 @@ _NAME_MAX = 255  # bytes in one path component (ext4, APFS, NTFS)
 _PATH_MAX = 4000  # bytes in a whole destination path (Linux's PATH_MAX is 4096)
 _STAGING_PREFIX = ".pixxel-extract-"
 _OLD_PREFIX = ".pixxel-old-"
+_MKDTEMP_SUFFIX = re.compile(r"[a-z0-9_]{8}")
 
 
 def _member_problem(info: zipfile.ZipInfo) -> str | None:
@@ -300,7 +302,12 @@ def _extract_locked(archive_path: Path, target: Path, limits: dict[str, Any]) ->
 def _remove_leftovers(target: Path) -> None:
     """Remove what extractions into ``target`` killed earlier left behind (call with the lock held)."""
     for prefix in (_STAGING_PREFIX, _OLD_PREFIX):
-        for leftover in target.parent.glob(f"{glob.escape(prefix + target.name)}-*"):
+        head = f"{prefix}{target.name}-"
+        for leftover in target.parent.glob(f"{glob.escape(head)}*"):
+            # Exactly mkdtemp's 8 random characters after the target's name: the folders of a
+            # target whose name merely starts with this one's (``p-2`` for ``p``) are not ours.
+            if not _MKDTEMP_SUFFIX.fullmatch(leftover.name[len(head) :]):
+                continue
             if leftover.is_dir() and not leftover.is_symlink():
                 logger.info("removing %s, left by an interrupted extraction", leftover)
                 shutil.rmtree(leftover, ignore_errors=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import hmac
 import logging
 import threading
@@ -19,7 +18,7 @@ from pixxel_geo.api.events import EventCallback, StateChanged, emit
 from pixxel_geo.transfer.digest import ExpectedDigest
 from pixxel_geo.transfer.progress import ProgressMeter
 from pixxel_geo.transfer.signed_url import RenewableURL
-from pixxel_geo.transfer.state import PartLedger
+from pixxel_geo.transfer.state import PartLedger, atomic_write_leftovers
 
 __all__ = ["BASE_HEADERS", "Stopped", "TransferSession"]
 
@@ -122,7 +121,7 @@ class TransferSession:
             logger.info("removing %s, left by an interrupted transfer", self.sidecar_path)
             with contextlib.suppress(FileNotFoundError):
                 self.sidecar_path.unlink()
-        for leftover in self.path.parent.glob(glob.escape(self.sidecar_path.name) + ".tmp*"):
+        for leftover in atomic_write_leftovers(self.sidecar_path):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 

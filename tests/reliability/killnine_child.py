@@ -15,7 +15,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-TRANSFER_STEPS = ("mid-download", "mid-sidecar-write", "after-final-flush", "after-record", "after-rename")
+TRANSFER_STEPS = (
+    "mid-download",
+    "mid-sidecar-write",
+    "after-final-flush",
+    "mid-records-write",
+    "after-record",
+    "after-rename",
+)
 EXTRACT_STEPS = ("mid-extraction", "after-moving-old-aside", "after-move")
 
 
@@ -50,6 +57,18 @@ def transfer(url: str, path: Path, step: str) -> None:
             write(target, data)
 
         state.write_json_atomically = half_write_then_die
+    if step == "mid-records-write":
+        write_records = state.write_json_atomically
+
+        def half_write_records_then_die(target: Path, data: Any) -> None:
+            if target.name == state.VERIFIED_RECORDS_NAME:
+                tmp = target.with_name(f"{target.name}.tmp{os.getpid()}-{threading.get_ident()}")
+                text = json.dumps(data)
+                tmp.write_text(text[: len(text) // 2])
+                die()
+            write_records(target, data)
+
+        state.write_json_atomically = half_write_records_then_die
     if step == "after-final-flush":
         flush = PartLedger.flush
 

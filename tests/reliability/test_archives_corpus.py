@@ -173,3 +173,13 @@ def test_extract_once_keeps_a_folder_holding_the_archive(tmp_path: Path) -> None
     mtime = (tmp_path / "p" / "a.tif").stat().st_mtime_ns
     assert extract_once(archive, tmp_path / "p") == first
     assert (tmp_path / "p" / "a.tif").stat().st_mtime_ns == mtime
+
+
+def test_leftovers_of_another_target_with_a_longer_name_are_not_touched(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "p.zip", [("a.tif", b"tif")])
+    theirs = tmp_path / ".pixxel-extract-p-2-abcd1234"  # staging of a target named "p-2", maybe in use
+    theirs.mkdir()
+    mine = tmp_path / ".pixxel-extract-p-abcd1234"  # left by a killed extraction into "p"
+    mine.mkdir()
+    safe_extract(archive, tmp_path / "p")
+    assert theirs.is_dir() and not mine.exists()

@@ -53,6 +53,7 @@ LEFT_BY_TRANSFER = {
     "mid-download": {"a.zip.part", "a.zip.part.json", "a.zip.part.lock"},
     "mid-sidecar-write": {"a.zip.part", "a.zip.part.json", "a.zip.part.lock"},
     "after-final-flush": {"a.zip.part", "a.zip.part.json", "a.zip.part.lock"},
+    "mid-records-write": {"a.zip.part", "a.zip.part.json", "a.zip.part.lock", ".pixxel-verified.lock"},
     "after-record": {"a.zip.part", "a.zip.part.json", "a.zip.part.lock", ".pixxel-verified.json"},
     "after-rename": {"a.zip", "a.zip.part.json", "a.zip.part.lock", ".pixxel-verified.json"},
 }
@@ -72,6 +73,8 @@ def test_transfer_killed_at_each_step_converges_without_orphans(
     assert LEFT_BY_TRANSFER[step] <= left, left
     if step == "mid-sidecar-write":
         assert any(name.startswith("a.zip.part.json.tmp") for name in left)
+    if step == "mid-records-write":
+        assert any(name.startswith(".pixxel-verified.json.tmp") for name in left)
 
     sandbox.reset_requests()
     assert fetch(str(download.signed_url), path) == path
