@@ -19,7 +19,7 @@ ratios are printed on both bases.
 Targets: WAN >= 7x one stream; loopback >= 0.6x curl; engine peak RSS <= 120 MB.
 
 Usage:
-    .venv/bin/python benchmarks/download.py [--bands 150] [--size 1536] [--connections 8]
+    .venv/bin/python benchmarks/download.py [--bands 45] [--size 2560] [--connections 8]
         [--repeat 3] [--loopback-repeat 5]
 """
 
@@ -150,8 +150,8 @@ def measure(method: str, url: str, out: Path, connections: int, served: list[Pat
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bands", type=int, default=150)
-    parser.add_argument("--size", type=int, default=1536, help="product width and height in pixels")
+    parser.add_argument("--bands", type=int, default=45)
+    parser.add_argument("--size", type=int, default=2560, help="product width and height in pixels")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--data-dir", help="sandbox data dir (reuse to keep the generated product)")
     parser.add_argument("--repeat", type=int, default=3, help="WAN runs per method; the median is kept")

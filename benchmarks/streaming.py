@@ -9,7 +9,7 @@ peak RSS from the child's rusage. Ratios are against "GDAL tuned" on the same pr
 profile, measured in the same run.
 
 Usage:
-    .venv/bin/python benchmarks/streaming.py [--bands 150] [--size 1024] [--repeat 1]
+    .venv/bin/python benchmarks/streaming.py [--bands 45] [--size 1024] [--repeat 1]
         [--layouts band,pixel]
 """
 
@@ -102,7 +102,7 @@ def run_one(sb: Any, method: str, read: str, url: str, member: str, size: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bands", type=int, default=150)
+    parser.add_argument("--bands", type=int, default=45)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--layouts", default="band,pixel", help="products to read: band, pixel or both")

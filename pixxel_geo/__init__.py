@@ -70,10 +70,15 @@ redact_httpx_logs()  # its request lines would carry signed URLs' signatures
 
 # Imagery functions and front ends: imported on first use (they need numpy, rasterio, ...).
 _LAZY = {
+    "Calibration": "pixxel_geo.io.calibration",
     "DeliverySource": "pixxel_geo.io.stores",
+    "MultipleProductsError": "pixxel_geo.io.members",
+    "QUALITY_FLAGS": "pixxel_geo.io.quality",
+    "UncalibratedWarning": "pixxel_geo.io.calibration",
     "PixxelFileSystem": "pixxel_geo.io.filesystem",
     "gdal_path": "pixxel_geo.io.raster",
     "open_dataset": "pixxel_geo.io.dataset",
+    "open_quality_mask": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
@@ -97,12 +102,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
+__all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks sorted())
     "APIError",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "Band",
+    "Calibration",
     "Catalog",
     "Client",
     "ClientConfig",
@@ -122,6 +128,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInputError",
     "MemberNotFoundError",
+    "MultipleProductsError",
     "NetworkError",
     "NotFoundError",
     "OrderItem",
@@ -130,6 +137,7 @@ __all__ = [
     "PixxelFileSystem",
     "PollSchedule",
     "Progress",
+    "QUALITY_FLAGS",
     "RateLimitError",
     "RequestTimeoutError",
     "ResourceFailedError",
@@ -143,11 +151,13 @@ __all__ = [
     "TransferCancelled",
     "TransferError",
     "TransportError",
+    "UncalibratedWarning",
     "UnsafeArchiveError",
     "WaitTimeoutError",
     "__version__",
     "gdal_path",
     "open_dataset",
+    "open_quality_mask",
     "open_raster",
     "quicklook",
     "read_footprints",

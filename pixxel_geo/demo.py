@@ -111,9 +111,10 @@ def _stream(client: px.Client, catalog: px.Catalog, out_dir: Path) -> None:
     from rasterio.windows import Window
 
     with px.open_raster(catalog, client=client) as dataset:
+        unit = "°" if dataset.crs is not None and dataset.crs.is_geographic else " m"
         _say(
             f"      Opened {dataset.count} bands of {dataset.width}×{dataset.height} px "
-            f"({dataset.crs}, {dataset.res[0]:g} m) by range requests."
+            f"({dataset.crs}, pixels of {dataset.res[0]:.3g}{unit}) by range requests."
         )
         window = dataset.read([1, dataset.count // 2, dataset.count], window=Window(0, 0, 256, 256))
         _say(f"      Read a 256×256 window of 3 bands: mean DN {window.mean():.0f}.")
@@ -124,7 +125,10 @@ def _stream(client: px.Client, catalog: px.Catalog, out_dir: Path) -> None:
         lat = sum(p[1] for p in ring[:-1]) / max(1, len(ring) - 1)
         wavelengths, values = px.spectrum(catalog, lon, lat, client=client)
         peak = max(range(len(values)), key=lambda i: values[i])
-        _say(f"      Spectrum at {lon:.4f}, {lat:.4f}: {len(values)} values, brightest at {wavelengths[peak]:g} nm.")
+        _say(
+            f"      Spectrum at {lon:.4f}, {lat:.4f}: {len(values)} values, brightest at {wavelengths[peak]:g} nm "
+            f"(reflectance {values[peak]:.3f}: the stored DN / 50000)."
+        )
     _rgb, png = px.quicklook(catalog, size=512, png=True, client=client)
     path = out_dir / f"{catalog.item_id or catalog.id}_quicklook.png"
     path.write_bytes(png)

@@ -26,6 +26,8 @@ __all__ = [
     "Store",
     "StoreConfigs",
     "parse_time",
+    "stac_bands",
+    "stac_image_asset",
 ]
 
 
@@ -139,6 +141,63 @@ class Band:
     common_name: str | None = None
 
 
+def stac_image_asset(item: Any, image_name: str | None = None) -> dict[str, Any]:
+    """The asset of a STAC item that describes the image's bands.
+
+    The asset whose ``href`` names ``image_name`` (a zip member or file name), else the first
+    ``data`` asset listing ``eo:bands`` or ``raster:bands``, else the first asset listing them.
+
+    Example:
+        >>> stac_image_asset({"assets": {"a": {"roles": ["data"], "eo:bands": [{}]}}})["roles"]
+        ['data']
+    """
+    assets = [a for a in _dict(_dict(item).get("assets")).values() if isinstance(a, dict)]
+    if image_name:
+        base = image_name.rsplit("/", 1)[-1]
+        for asset in assets:
+            href = asset.get("href")
+            if isinstance(href, str) and href.split("?")[0].rsplit("/", 1)[-1] == base:
+                return asset
+    described = [a for a in assets if a.get("eo:bands") or a.get("raster:bands")]
+    for asset in described:
+        if "data" in _list(asset.get("roles")):
+            return asset
+    return described[0] if described else {}
+
+
+def stac_bands(item: Any, image_name: str | None = None) -> list[Band]:
+    """The bands a STAC item's ``eo:bands`` list (the image asset's, else the item's), in file order.
+
+    Wavelengths come out in nanometres: STAC's eo extension (and the OpenAPI field description)
+    says micrometres while Pixxel's own example gives nanometres (``"center_wavelength": 493``),
+    so a list whose centres are all below 100 is read as micrometres. A ``fwhm`` of 0 (as in
+    Pixxel's example) means unknown.
+
+    Example:
+        >>> [b.center_wavelength for b in stac_bands({"properties": {"eo:bands": [{"center_wavelength": 0.47}]}})]
+        [470.0]
+    """
+    eo = _list(stac_image_asset(item, image_name).get("eo:bands")) or _list(
+        _dict(_dict(item).get("properties")).get("eo:bands")
+    )
+    entries = [_dict(b) for b in eo]
+    centres = [_float(b.get("center_wavelength")) for b in entries]
+    known = [c for c in centres if c is not None]
+    factor = 1000.0 if known and max(known) < 100.0 else 1.0
+    bands = []
+    for i, (band, centre) in enumerate(zip(entries, centres, strict=True)):
+        fwhm = _float(band.get("fwhm"))
+        bands.append(
+            Band(
+                name=str(band.get("name") or f"B{i + 1:03d}"),
+                center_wavelength=None if centre is None else round(centre * factor, 6),
+                fwhm=round(fwhm * factor, 6) if fwhm else None,
+                common_name=_str(band.get("common_name")),
+            )
+        )
+    return bands
+
+
 @dataclass(frozen=True)
 class Catalog:
     """One delivered image. ``details`` is its STAC item.
@@ -220,20 +279,8 @@ class Catalog:
 
     @property
     def bands(self) -> list[Band]:
-        """Bands of the first asset that lists ``eo:bands``, in file order."""
-        for asset in self.assets.values():
-            eo_bands = _list(_dict(asset).get("eo:bands"))
-            if eo_bands:
-                return [
-                    Band(
-                        name=str(_dict(b).get("name", f"B{i + 1:03d}")),
-                        center_wavelength=_float(_dict(b).get("center_wavelength")),
-                        fwhm=_float(_dict(b).get("fwhm")),
-                        common_name=_dict(b).get("common_name"),
-                    )
-                    for i, b in enumerate(eo_bands)
-                ]
-        return []
+        """The image's bands from the STAC item's ``eo:bands``, in file order, wavelengths in nm."""
+        return stac_bands(self.details)
 
 
 @dataclass(frozen=True)

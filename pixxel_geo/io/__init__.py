@@ -9,13 +9,18 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = [
+__all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks sorted())
+    "Calibration",
     "DeflatedMemberWarning",
+    "MultipleProductsError",
     "PixxelFileSystem",
+    "QUALITY_FLAGS",
     "RangeReader",
+    "UncalibratedWarning",
     "ZipArchive",
     "gdal_path",
     "open_dataset",
+    "open_quality_mask",
     "open_raster",
     "quicklook",
     "read_footprints",
@@ -24,7 +29,12 @@ __all__ = [
 ]
 
 _WHERE = {
+    "QUALITY_FLAGS": "pixxel_geo.io.quality",
+    "Calibration": "pixxel_geo.io.calibration",
     "DeflatedMemberWarning": "pixxel_geo.io.zipindex",
+    "MultipleProductsError": "pixxel_geo.io.members",
+    "UncalibratedWarning": "pixxel_geo.io.calibration",
+    "open_quality_mask": "pixxel_geo.io.dataset",
     "PixxelFileSystem": "pixxel_geo.io.filesystem",
     "RangeReader": "pixxel_geo.io.reader",
     "ZipArchive": "pixxel_geo.io.archive",

@@ -9,9 +9,9 @@ rasterio's opener) are fetched in parallel.
 Example:
     >>> archive = ZipArchive(StaticURLSource(url))  # doctest: +SKIP
     >>> archive.names()  # doctest: +SKIP
-    ['scene.tif', 'scene_metadata.json', ...]
-    >>> with archive.open("scene_metadata.json") as f:  # doctest: +SKIP
-    ...     meta = json.load(f)
+    ['FF01_…_00501045.tif', 'FF01_…_00501045.mask.tif', ...]
+    >>> with archive.open("FF01_…_00501045.hdr") as f:  # doctest: +SKIP
+    ...     header = f.read().decode()
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError
+from pixxel_geo.io.gdal_options import HEAD_BYTES
 from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
 from pixxel_geo.io.reader import RangeReader, StaticURLSource, URLSource, redact_url
 from pixxel_geo.io.tile_readahead import TileReadAhead, parse_tile_layout
@@ -45,10 +46,8 @@ from pixxel_geo.io.zipindex import (
     parse_eocd64,
 )
 
-__all__ = ["MemberFile", "ZipArchive", "archive_for"]
+__all__ = ["HEAD_BYTES", "MemberFile", "ZipArchive", "archive_for"]
 
-HEAD_BYTES = 128 * 1024
-"""Bytes of a member read with its local header: a COG's header and tile index."""
 FIRST_TAIL_BYTES = 16 * 1024
 _BLOCK = 64 * 1024
 _MAX_BLOCKS = 64

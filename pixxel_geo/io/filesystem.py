@@ -18,9 +18,9 @@ Example:
     >>> import fsspec
     >>> fs = fsspec.filesystem("pixxel")  # doctest: +SKIP
     >>> fs.ls("pixxel://catalogs/cat_123/", detail=False)  # doctest: +SKIP
-    ['catalogs/cat_123/scene.tif', 'catalogs/cat_123/scene_metadata.json', ...]
-    >>> with fsspec.open("pixxel://catalogs/cat_123/scene_metadata.json") as f:  # doctest: +SKIP
-    ...     meta = json.load(f)
+    ['catalogs/cat_123/FF01_…_00501045.tif', 'catalogs/cat_123/FF01_…_00501045.mask.tif', ...]
+    >>> with fsspec.open("pixxel://catalogs/cat_123/FF01_…_00501045.hdr") as f:  # doctest: +SKIP
+    ...     header = f.read().decode()
 """
 
 from __future__ import annotations

@@ -39,14 +39,17 @@ TUNED_OPTIONS: dict[str, Any] = {
 }
 """GDAL's own HTTP path (``/vsicurl``), tuned for signed URLs on a WAN."""
 
+HEAD_BYTES = 128 * 1024
+"""Bytes of a member read with its local header at open (a COG's header and tile index); GDAL is
+told to ingest as much at open (``GDAL_INGESTED_BYTES_AT_OPEN``), so its first read is served."""
+
 OPENER_OPTIONS: dict[str, Any] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     # One thread makes GDAL hand all ranges of a read to the opener at once,
     # which then fetches them in parallel itself.
     "GDAL_NUM_THREADS": 1,
     "VSI_CACHE": "FALSE",
-    # Matches archive.HEAD_BYTES, read with the member's local header at open.
-    "GDAL_INGESTED_BYTES_AT_OPEN": 131_072,
+    "GDAL_INGESTED_BYTES_AT_OPEN": HEAD_BYTES,
 }
 """GDAL reading through our range reader (rasterio's ``opener=``)."""
 

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from rasterio.abc import FileContainer, MultiByteRangeResourceContainer
 
-from pixxel_geo.api.errors import InvalidInputError, MemberNotFoundError
+from pixxel_geo.api.errors import InvalidInputError, PixxelError
 from pixxel_geo.io.archive import ZipArchive
 from pixxel_geo.io.gdal_options import STORE_PREFIXES, vsisubfile_path, vsizip_path, vsizip_store_path
+from pixxel_geo.io.members import choose_product
+from pixxel_geo.io.product import ProductRef, resolve_product
 from pixxel_geo.io.sources import ResolvedSource, resolve_source
 
 if TYPE_CHECKING:
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["ProductOpener", "default_raster_member", "gdal_path", "open_raster"]
 
 _VSI_PREFIX = re.compile(r"^/?vsiriopener_[0-9a-f]+/")
-_RASTER_SUFFIXES = (".tif", ".tiff")
 
 
 def _member_name(path: str) -> str:
@@ -102,28 +103,23 @@ class StreamOpener(_ArchiveContainer, FileContainer):
     """rasterio opener for DEFLATED members (no multi-range reads: a stream)."""
 
 
-def default_raster_member(archive: ZipArchive) -> str:
-    """The product's raster member: its (largest) ``.tif``.
+def default_raster_member(archive: ZipArchive, item_id: str | None = None) -> str:
+    """The product's image member: its ``.tif`` that is not a quality mask.
+
+    Args:
+        archive: the product archive.
+        item_id: the product wanted, when the archive may hold several.
 
     Raises:
-        MemberNotFoundError: the product holds no GeoTIFF.
+        MemberNotFoundError: the archive holds no image.
+        MultipleProductsError: several products and no ``item_id`` to choose by.
     """
-    rasters = [m for m in archive.members.values() if m.name.lower().endswith(_RASTER_SUFFIXES)]
-    if not rasters:
-        names = archive.names()
-        raise MemberNotFoundError(
-            f"the product has no .tif member; it has: {', '.join(names)}; pass member=",
-            member="*.tif",
-            members=names,
-        )
-    return max(rasters, key=lambda m: m.file_size).name
+    return choose_product(archive.names(), item_id=item_id).image
 
 
 def _resolve(source: Any, member: str | None, client: Any | None) -> tuple[ResolvedSource, str]:
-    resolved = resolve_source(source, client)
-    name = member or resolved.member or default_raster_member(resolved.archive)
-    resolved.archive.member(name)  # raises MemberNotFoundError with the list of members
-    return resolved, name
+    product = resolve_product(source, member, client)
+    return product.resolved, product.image
 
 
 def opener_for(archive: ZipArchive, member: str) -> _ArchiveContainer:
@@ -138,7 +134,7 @@ def open_raster(source: Any, member: str | None = None, *, client: Any | None = 
 
     Args:
         source: a catalog id, ``Catalog``, ``Download``, signed URL or ``pixxel://`` path.
-        member: the member to open (default: the product's ``.tif``).
+        member: the member to open (default: the product's image, never its ``.mask.tif``).
         client: a ``px.Client`` (default: one configured from the environment).
         **kwargs: passed to ``rasterio.open``.
 
@@ -149,6 +145,8 @@ def open_raster(source: Any, member: str | None = None, *, client: Any | None = 
 
     Raises:
         MemberNotFoundError: no such member.
+        MultipleProductsError: the archive holds several products and nothing says which
+            (open it through its catalog, or pass ``member=``).
         SignedURLError: the URL was refused and could not be renewed.
 
     Example:
@@ -161,11 +159,11 @@ def open_raster(source: Any, member: str | None = None, *, client: Any | None = 
     return open_bound(name, opener=opener_for(resolved.archive, name), **kwargs)
 
 
-def _store_raster_member(archive: ZipArchive, url: str) -> str:
-    """The raster member of a zip in a store, read with fsspec (the SDK's standard credentials)."""
+def _store_raster_member(product: ProductRef, url: str) -> str:
+    """The image member of a zip in a store, read with fsspec (the SDK's standard credentials)."""
     try:
-        return default_raster_member(archive)
-    except MemberNotFoundError:
+        return product.image
+    except PixxelError:
         raise
     except Exception as exc:  # any SDK failure: credentials, endpoint, network
         raise InvalidInputError(
@@ -220,7 +218,9 @@ def gdal_path(source: Any, member: str | None = None, *, client: Any | None = No
     archive = resolved.archive
     url = archive.reader.current_url()
     if url.partition("://")[0].lower() in STORE_PREFIXES:
-        return vsizip_store_path(url, member or resolved.member or _store_raster_member(archive, url))
+        if member or resolved.member:
+            return vsizip_store_path(url, member or resolved.member or "")
+        return vsizip_store_path(url, _store_raster_member(ProductRef(resolved, client=client), url))
     resolved, name = _resolve(resolved, member, client)
     if archive.member(name).is_stored:
         offset, size = archive.data_range(name)

@@ -73,14 +73,14 @@ def client_for(config: ClientConfig | None) -> Any:
     Returns:
         One shared client per distinct configuration (rebuilt if it was closed).
     """
-    import pixxel_geo as px
     from pixxel_geo.api._config import resolve_config
+    from pixxel_geo.api.client import Client
 
     key = config if config is not None else resolve_config()
     with _lock:
         client = _clients.get(key)
         if client is None or not _is_open(client):
-            client = _clients[key] = px.Client.from_config(key)
+            client = _clients[key] = Client.from_config(key)
         return client
 
 

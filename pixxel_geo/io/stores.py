@@ -182,12 +182,12 @@ class StoreRangeReader:
         self.source = source
         self.size: int | None = None
         self.bytes_read = 0
+        """Bytes fetched by this reader so far (to see that reads are ranges, not the whole object)."""
         options = source.storage_options
         endpoint = str(options.get("endpoint_url", ""))
         loopback = "://127.0.0.1" in endpoint or "://localhost" in endpoint
         local_gcs = source.url.startswith(("gs://", "gcs://")) and loopback
         self.sequential = options.get(MAX_CONCURRENCY_KEY) == 1 or (MAX_CONCURRENCY_KEY not in options and local_gcs)
-        """Bytes fetched by this reader so far (to see that reads are ranges, not the whole object)."""
         self._fs: Any = None
 
     @property

@@ -55,13 +55,18 @@ class Scene:
         abundances: float32 ``(k, H, W)`` endmember fractions (sum to 1 per pixel).
         brightness: float32 ``(H, W)`` illumination factor (terrain shading, cloud shadow).
         valid: bool ``(H, W)``, False outside the image footprint (written as nodata).
-        footprint_px: the footprint's corners as (col, row) pixel-edge coordinates, closed ring.
+        footprint_px: the footprint's corners as (col, row) pixel-edge coordinates, closed ring,
+            counterclockwise on the north-up map.
+        cloud: float32 ``(H, W)`` cloud opacity (0 clear .. 1 opaque), or ``None`` for a clear scene.
+        shadow: float32 ``(H, W)`` strength of cloud shadow (0 .. 1), or ``None``.
     """
 
     abundances: Float
     brightness: Float
     valid: NDArray[np.bool_]
     footprint_px: list[tuple[float, float]]
+    cloud: Float | None = None
+    shadow: Float | None = None
 
     def class_map(self) -> NDArray[np.int16]:
         """Index of the dominant endmember per pixel (``-1`` outside the footprint)."""
@@ -130,8 +135,14 @@ def _grid_edges(rng: np.random.Generator, n: int, lo: int, hi: int) -> NDArray[n
     return edges[(edges > 0) & (edges < n)]
 
 
-def _parcels(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], alpha: Float) -> None:
-    """Rectilinear field parcels of crops, bare soil and stubble, with tracks between them."""
+def _parcels(
+    p: _Painter, rng: np.random.Generator, shape: tuple[int, int], alpha: Float, growth: float | None = None
+) -> None:
+    """Rectilinear field parcels of crops, bare soil and stubble, with tracks between them.
+
+    ``growth`` (0-1) scales the crops' vigour for a point in the season (0: bare fields
+    before sowing or after harvest); the parcels themselves depend on ``rng`` only.
+    """
     h, w = shape
     ys = _grid_edges(rng, h, 28, 110)
     xs = _grid_edges(rng, w, 28, 110)
@@ -143,6 +154,8 @@ def _parcels(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], alph
     pid_kind = kind[row_id[:, None], col_id[None, :]]
     pid_vig = vigour[row_id[:, None], col_id[None, :]]
     texture = 0.08 * smooth_field(rng, shape, 24.0, octaves=2)
+    if growth is not None:
+        pid_vig = pid_vig * np.float32(min(max(growth, 0.0), 1.0))
     veg = np.where(pid_kind == 0, np.clip(pid_vig + texture, 0.0, 1.0), 0.0).astype(np.float32)
     dry = np.where(pid_kind == 2, 0.7 + texture, 0.1).astype(np.float32)
     soil = np.clip(1.0 - veg - dry, 0.05, 1.0)
@@ -237,7 +250,15 @@ def _pivots(p: _Painter, rng: np.random.Generator, shape: tuple[int, int], count
         p.paint(disc, {"vegetation": vig, "soil": 1.0 - vig})
 
 
-def paint_scene(rng: np.random.Generator, shape: tuple[int, int], landscape: str, cloud_cover: float) -> Scene:
+def paint_scene(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    landscape: str,
+    cloud_cover: float,
+    *,
+    growth: float | None = None,
+    cloud_rng: np.random.Generator | None = None,
+) -> Scene:
     """Paint a full scene of the given landscape kind.
 
     Args:
@@ -245,6 +266,10 @@ def paint_scene(rng: np.random.Generator, shape: tuple[int, int], landscape: str
         shape: (H, W) in pixels.
         landscape: one of :data:`LANDSCAPES`.
         cloud_cover: percentage (0-100) of the footprint under cloud.
+        growth: crop vigour (0-1) of agricultural parcels at this point of the season
+            (``None``: each parcel's own).
+        cloud_rng: random source of the clouds (default ``rng``): another one gives the same
+            ground under other clouds, as on another day.
 
     Returns:
         The scene's abundances, brightness, validity mask and footprint.
@@ -266,7 +291,7 @@ def paint_scene(rng: np.random.Generator, shape: tuple[int, int], landscape: str
     ones = np.ones(shape, dtype=np.float32)
     shade: Float | None = None
     if landscape == "agricultural":
-        _parcels(p, rng, shape, ones * 0.95)
+        _parcels(p, rng, shape, ones * 0.95, growth)
         _rivers(p, rng, shape, [22 * scale + 3], turbid=0.5)
         _town(p, rng, shape, 120 * scale + 6)
     elif landscape == "coastal_city":
@@ -302,9 +327,10 @@ def paint_scene(rng: np.random.Generator, shape: tuple[int, int], landscape: str
         brightness *= shade
 
     valid, footprint = _swath(rng, shape)
+    cloud = shadow = None
     if cloud_cover > 0:
-        _clouds(p, rng, shape, cloud_cover / 100.0, valid, brightness)
-    return Scene(p.a, brightness, valid, footprint)
+        cloud, shadow = _clouds(p, cloud_rng or rng, shape, cloud_cover / 100.0, valid, brightness)
+    return Scene(p.a, brightness, valid, footprint, cloud, shadow)
 
 
 def _swath(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[NDArray[np.bool_], list[tuple[float, float]]]:
@@ -316,7 +342,9 @@ def _swath(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[NDArray[np
     left = skew * (rows / h)  # the swath leans east going south (descending orbit)
     right = left + (w - skew)
     valid = (cols >= left) & (cols <= right)
-    ring = [(0.0, 0.0), (w - skew, 0.0), (float(w), float(h)), (skew, float(h)), (0.0, 0.0)]
+    # Counterclockwise on the north-up map (RFC 7946 wants exterior rings counterclockwise):
+    # down the west edge, east along the south edge, up the east edge.
+    ring = [(0.0, 0.0), (skew, float(h)), (float(w), float(h)), (w - skew, 0.0), (0.0, 0.0)]
     return valid, ring
 
 
@@ -327,8 +355,12 @@ def _clouds(
     fraction: float,
     valid: NDArray[np.bool_],
     brightness: Float,
-) -> None:
-    """Clouds covering ~``fraction`` of the footprint, with soft edges and offset shadows."""
+) -> tuple[Float, Float]:
+    """Clouds covering ~``fraction`` of the footprint, with soft edges and offset shadows.
+
+    Returns:
+        The cloud opacity and the shadow strength (where a shadow darkens the ground).
+    """
     h, w = shape
     field = smooth_field(rng, shape, min(h, w) / 5.0 + 4, octaves=4)
     threshold = float(np.quantile(field[valid], 1.0 - min(fraction, 1.0)))
@@ -337,4 +369,6 @@ def _clouds(
     dy, dx = int(0.04 * h) + 1, int(0.03 * w) + 1
     shadow = np.zeros(shape, dtype=np.float32)
     shadow[dy:, dx:] = opacity[:-dy, :-dx]
-    brightness *= 1.0 - 0.55 * shadow * (1.0 - opacity)
+    shadow *= 1.0 - opacity
+    brightness *= 1.0 - 0.55 * shadow
+    return opacity, shadow

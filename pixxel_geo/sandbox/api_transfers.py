@@ -118,9 +118,13 @@ async def list_deliveries(request: Request) -> Response:
     return JSONResponse({"deliveries": found})
 
 
-def download_view(rt: Runtime, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-    """Return the public DownloadResponse; ``signed_url`` only once it succeeded (fresh each read)."""
-    status = lifecycle.download_status(record, rt.now())
+def download_view(rt: Runtime, request: Request, record: dict[str, Any], at: float | None = None) -> dict[str, Any]:
+    """Return the public DownloadResponse; ``signed_url`` only once it succeeded (fresh each read).
+
+    ``at`` is the moment described (default: now); a create answers for the moment of creation,
+    however long saving the state took.
+    """
+    status = lifecycle.download_status(record, rt.now() if at is None else at)
     view: dict[str, Any] = {"id": record["id"], "status": status}
     if status == "success":
         base = f"{request.url.scheme}://{request.url.netloc}"
@@ -144,7 +148,7 @@ async def create_download(request: Request) -> Response:
     }
     rt.state.downloads[download_id] = record
     await rt.state.commit()
-    return JSONResponse(download_view(rt, request, record), status_code=201)
+    return JSONResponse(download_view(rt, request, record, at=record["created"]), status_code=201)
 
 
 async def get_download(request: Request) -> Response:

@@ -143,6 +143,17 @@ class Sandbox:
             command += ["--interleave", settings.interleave]
         if settings.deflate_members:
             command.append("--deflate-members")
+        command += ["--level", settings.level, "--crs", settings.crs, "--layout", settings.layout]
+        command += ["--wavelength-units", settings.wavelength_units]
+        for flag, on in (
+            ("--no-header", not settings.header),
+            ("--no-stac-bands", not settings.stac_bands),
+            ("--gdal-metadata", settings.gdal_metadata),
+            ("--no-mask-flags", not settings.mask_flag_metadata),
+            ("--timeseries", settings.timeseries),
+        ):
+            if on:
+                command.append(flag)
         if settings.width != settings.height:
             raise ValueError("the sandbox launcher makes square products: set width == height")
         env = {**os.environ, TOKEN_ENV: token, PARENT_ENV: str(os.getpid())}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pixxel_geo.sandbox.processes import die_with_parent
-from pixxel_geo.sandbox.settings import INTERLEAVES, SandboxSettings
+from pixxel_geo.sandbox.settings import CRS_KINDS, INTERLEAVES, LAYOUTS, LEVELS, SandboxSettings
 
 TOKEN_ENV = "PIXXEL_SANDBOX_TOKEN"  # noqa: S105 (a variable name, not a secret)
 PARENT_ENV = "PIXXEL_SANDBOX_PARENT_PID"
@@ -57,6 +57,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pack zip members DEFLATED instead of STORED (no random access; for testing readers)",
     )
+    parser.add_argument("--level", choices=LEVELS, default=defaults.level, help="processing level (default L2A)")
+    parser.add_argument("--crs", choices=CRS_KINDS, default=defaults.crs, help="image grid (default EPSG:4326)")
+    parser.add_argument(
+        "--layout", choices=LAYOUTS, default=defaults.layout, help="zip layout: flat (default) or a folder per product"
+    )
+    parser.add_argument("--no-header", action="store_true", help="ship no ENVI .hdr member")
+    parser.add_argument("--no-stac-bands", action="store_true", help="catalog STAC without eo:bands/raster:bands")
+    parser.add_argument("--gdal-metadata", action="store_true", help="GeoTIFF band scale/offset and wavelengths")
+    parser.add_argument("--no-mask-flags", action="store_true", help="quality mask without flag names")
+    parser.add_argument("--wavelength-units", choices=("nm", "um"), default=defaults.wavelength_units)
+    parser.add_argument("--timeseries", action="store_true", help="also seed a season over one farm")
     parser.add_argument("--port-file", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
@@ -115,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
             stores=args.stores.split(","),
             interleave=args.interleave,
             deflate_members=args.deflate_members,
+            level=args.level,
+            crs=args.crs,
+            layout=args.layout,
+            header=not args.no_header,
+            stac_bands=not args.no_stac_bands,
+            gdal_metadata=args.gdal_metadata,
+            mask_flag_metadata=not args.no_mask_flags,
+            wavelength_units=args.wavelength_units,
+            timeseries=args.timeseries,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

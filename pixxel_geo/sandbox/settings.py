@@ -8,6 +8,12 @@ from typing import Any
 
 INTERLEAVES = ("band", "pixel", "mixed")
 """Accepted values of :attr:`SandboxSettings.interleave`."""
+LEVELS = ("L2A", "L1C", "L1B")
+"""Accepted values of :attr:`SandboxSettings.level`."""
+CRS_KINDS = ("EPSG:4326", "utm")
+"""Accepted values of :attr:`SandboxSettings.crs`."""
+LAYOUTS = ("flat", "folder")
+"""Accepted values of :attr:`SandboxSettings.layout`."""
 
 
 @dataclass(frozen=True)
@@ -32,13 +38,29 @@ class SandboxSettings:
             band-interleaved, the second pixel-interleaved, and so on).
         deflate_members: pack the products' zip members DEFLATED instead of STORED (for
             tests of readers that must cope with archives without random access).
+        level: processing level of the products: ``"L2A"`` (surface reflectance, uint16
+            0-50000, the default), ``"L1C"`` (top-of-atmosphere reflectance, same scaling) or
+            ``"L1B"`` (float32 radiance, W m-2 sr-1 um-1).
+        crs: ``"EPSG:4326"`` (the default: Pixxel says L2A/L1C are "projected to WGS84") or
+            ``"utm"`` (each scene's UTM zone).
+        layout: the zip's layout: ``"flat"`` (members at the root) or ``"folder"`` (a folder per
+            product). A download of several catalogs holds several products either way.
+        header: ship the ENVI ``.hdr`` member (wavelengths, FWHM, reflectance scale factor).
+        stac_bands: catalogs' STAC ``details`` carry ``eo:bands`` and ``raster:bands``.
+        gdal_metadata: the GeoTIFFs carry GDAL band scale/offset and wavelength metadata.
+        mask_flag_metadata: the quality mask names its bits (``flag_masks`` / ``flag_meanings``).
+        wavelength_units: wavelengths in STAC and the header: ``"nm"`` (as in Pixxel's example)
+            or ``"um"`` (as STAC's eo extension says).
+        timeseries: also seed a season of repeat acquisitions over one farm (crop growth and
+            harvest, clouds that come and go, two band sets that partly overlap, two
+            neighbouring scenes on one day); see :func:`pixxel_geo.sandbox.products.season_specs`.
 
     Example:
         >>> SandboxSettings(bands=16, width=256, height=256).bands
         16
     """
 
-    bands: int = 150
+    bands: int = 45
     width: int = 1024
     height: int = 1024
     count: int = 6
@@ -49,13 +71,33 @@ class SandboxSettings:
     stores: tuple[str, ...] = ()
     interleave: str = "band"
     deflate_members: bool = False
+    level: str = "L2A"
+    crs: str = "EPSG:4326"
+    layout: str = "flat"
+    header: bool = True
+    stac_bands: bool = True
+    gdal_metadata: bool = False
+    mask_flag_metadata: bool = True
+    wavelength_units: str = "nm"
+    timeseries: bool = False
 
     def __post_init__(self) -> None:
+        for name, allowed in (
+            ("level", LEVELS),
+            ("crs", CRS_KINDS),
+            ("layout", LAYOUTS),
+            ("wavelength_units", ("nm", "um")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"SandboxSettings.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
         if self.interleave not in INTERLEAVES:
             raise ValueError(
                 f"SandboxSettings.interleave must be one of {', '.join(INTERLEAVES)}, got {self.interleave!r}"
             )
-        object.__setattr__(self, "deflate_members", bool(self.deflate_members))
+        for flag in ("deflate_members", "header", "stac_bands", "gdal_metadata", "mask_flag_metadata", "timeseries"):
+            object.__setattr__(self, flag, bool(getattr(self, flag)))
         for name in ("bands", "width", "height", "count"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SandboxSettings.{name} must be at least 1")
@@ -78,6 +120,25 @@ class SandboxSettings:
         if "stores" in values:
             values["stores"] = tuple(values["stores"] or ())
         return cls(**values)
+
+    def product_options(self) -> dict[str, Any]:
+        """The product fields every seeded product takes from these settings.
+
+        Example:
+            >>> SandboxSettings(level="L1B").product_options()["level"]
+            'L1B'
+        """
+        return {
+            "level": self.level,
+            "crs": self.crs,
+            "layout": self.layout,
+            "header": self.header,
+            "stac_bands": self.stac_bands,
+            "gdal_metadata": self.gdal_metadata,
+            "mask_flag_metadata": self.mask_flag_metadata,
+            "wavelength_units": self.wavelength_units,
+            "deflate_members": self.deflate_members,
+        }
 
     def interleave_of(self, index: int) -> str:
         """The interleave of the ``index``-th seeded catalog (0-based): ``"band"`` or ``"pixel"``.

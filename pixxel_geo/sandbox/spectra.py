@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,11 +25,17 @@ from numpy.typing import NDArray
 
 __all__ = [
     "ENDMEMBER_NAMES",
+    "FIREFLY_MAX_NM",
+    "FIREFLY_MIN_NM",
+    "FIREFLY_NATIVE_BANDS",
     "BandGrid",
     "band_grid",
     "endmember_matrix",
     "endmember_spectrum",
+    "firefly_band_numbers",
+    "firefly_grid",
     "nearest_band",
+    "solar_irradiance",
 ]
 
 #: Order of the endmember axis in abundance arrays and in :func:`endmember_matrix`.
@@ -123,6 +130,84 @@ def band_grid(bands: int, min_nm: float = 400.0, max_nm: float = 1000.0) -> Band
         fwhm=(width,) * bands,
         common_names=tuple(common),
     )
+
+
+#: Firefly's spectral range (nm) and native band count, as Pixxel publishes them: 470-900 nm,
+#: up to 135 bands, of which an acquisition delivers up to 45.
+FIREFLY_MIN_NM = 470.0
+FIREFLY_MAX_NM = 900.0
+FIREFLY_NATIVE_BANDS = 135
+#: Native band width (FWHM, nm) relative to the native band spacing (neighbours overlap a little).
+_NATIVE_FWHM_RATIO = 1.2
+
+
+def firefly_band_numbers(count: int) -> tuple[int, ...]:
+    """Firefly band numbers (1-based, native grid) of a ``count``-band product: evenly spread.
+
+    Above :data:`FIREFLY_NATIVE_BANDS` the native grid itself grows (a denser synthetic sensor).
+
+    Example:
+        >>> firefly_band_numbers(4)
+        (1, 46, 90, 135)
+    """
+    if count < 1:
+        raise ValueError(f"a product needs at least one band, got {count}")
+    native = max(FIREFLY_NATIVE_BANDS, count)
+    if count == 1:
+        return ((native + 1) // 2,)
+    return tuple(round(i * (native - 1) / (count - 1)) + 1 for i in range(count))
+
+
+def firefly_grid(band_numbers: tuple[int, ...] | list[int], native: int = FIREFLY_NATIVE_BANDS) -> BandGrid:
+    """The bands ``band_numbers`` of Firefly's native grid (470-900 nm), named ``B001``... by number.
+
+    A product's bands keep their native numbers and widths, so two products whose band
+    sets differ share the bands they have in common exactly (name, centre and FWHM).
+
+    Args:
+        band_numbers: 1-based native band numbers, strictly increasing.
+        native: bands on the native grid (at least the largest number).
+
+    Raises:
+        ValueError: if the numbers are not increasing or fall outside the native grid.
+
+    Example:
+        >>> g = firefly_grid((1, 2, 135))
+        >>> g.names, g.centers[0], g.centers[-1]
+        (('B001', 'B002', 'B135'), 470.0, 900.0)
+    """
+    numbers = [int(n) for n in band_numbers]
+    native = max(native, FIREFLY_NATIVE_BANDS, max(numbers, default=0))
+    if not numbers or any(b <= a for a, b in itertools.pairwise(numbers)):
+        raise ValueError(f"band numbers must be a non-empty increasing sequence, got {numbers}")
+    if numbers[0] < 1:
+        raise ValueError(f"band numbers start at 1, got {numbers[0]}")
+    spacing = (FIREFLY_MAX_NM - FIREFLY_MIN_NM) / (native - 1)
+    centers = [FIREFLY_MIN_NM + (n - 1) * spacing for n in numbers]
+    width = round(_NATIVE_FWHM_RATIO * spacing, 3)
+    common: list[str | None] = [None] * len(numbers)
+    array = np.asarray(centers)
+    for name, nominal in COMMON_NAMES.items():
+        idx = int(np.argmin(np.abs(array - nominal)))
+        if abs(array[idx] - nominal) <= _COMMON_NAME_TOLERANCE and common[idx] is None:
+            common[idx] = name
+    return BandGrid(
+        names=tuple(f"B{n:03d}" for n in numbers),
+        centers=tuple(round(float(c), 3) for c in centers),
+        fwhm=(width,) * len(numbers),
+        common_names=tuple(common),
+    )
+
+
+def solar_irradiance(centers: tuple[float, ...] | list[float]) -> NDArray[np.float64]:
+    """Exo-atmospheric solar irradiance (W m-2 um-1) at the band centres: a smooth approximation.
+
+    Example:
+        >>> [round(v) for v in solar_irradiance([500.0, 900.0])]
+        [1957, 1021]
+    """
+    lam = np.asarray(centers, dtype=np.float64)
+    return 1960.0 * np.exp(-(((lam - 480.0) / 520.0) ** 2))
 
 
 def nearest_band(grid: BandGrid, wavelength_nm: float) -> int:

@@ -100,16 +100,19 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
     Example:
         >>> ws = build_workspace(SandboxSettings(bands=4, width=64, height=64), tmp)  # doctest: +SKIP
     """
-    from pixxel_geo.sandbox.products import build_product, default_specs
+    from pixxel_geo.sandbox.products import build_product, default_specs, season_specs
 
+    options = settings.product_options()
     specs = [
-        dataclasses.replace(spec, interleave=settings.interleave_of(index), deflate_members=settings.deflate_members)
+        dataclasses.replace(spec, interleave=settings.interleave_of(index))
         for index, spec in enumerate(
-            default_specs(bands=settings.bands, width=settings.width, height=settings.height, count=settings.count)[
-                : settings.count
-            ]
+            default_specs(
+                bands=settings.bands, width=settings.width, height=settings.height, count=settings.count, **options
+            )[: settings.count]
         )
     ]
+    if settings.timeseries:
+        specs += season_specs(bands=settings.bands, width=settings.width, height=settings.height, **options)
     out_dir = data_dir / "products"
     out_dir.mkdir(parents=True, exist_ok=True)
     products = []
@@ -141,7 +144,7 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
             record = {
                 "id": catalog_id,
                 "area": round(spec.width * spec.height * GSD_METRES**2 / 1e6, 3),
-                "bandset_id": stable_id("bandset", f"bands-{spec.bands}"),
+                "bandset_id": stable_id("bandset", ",".join(spec.grid().names)),
                 "created_at": stamp,
                 "created_by": USER_ID,
                 "delivery_status": "UNSPECIFIED" if i == len(products) - 1 else "SUCCESS",
@@ -192,7 +195,7 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
             created,
             images,
             tasks,
-            bands=spec0.bands,
+            bands=spec0.grid(),
             area=sum(workspace.catalogs[stable_id("catalog", products[i].spec.item_id)].record["area"] for i in group),
         )
     # a tasking order item still waiting for its capture: nothing to deliver yet
@@ -206,7 +209,7 @@ def build_workspace(settings: SandboxSettings, data_dir: Path) -> Workspace:
         rfc3339(parse_rfc3339("2025-01-05T09:00:00Z")),
         [],
         [],
-        bands=settings.bands,
+        bands=default_specs(bands=settings.bands, count=1)[0].grid(),
         area=25,
     )
     return workspace
@@ -222,10 +225,11 @@ def _order_item(
     images: list[dict[str, Any]],
     tasks: list[dict[str, Any]],
     *,
-    bands: int,
+    bands: Any,
     area: float,
 ) -> dict[str, Any]:
     tasking = kind == "TASKING"
+    bandset = [{"name": n, "wavelength": c} for n, c in zip(bands.names, bands.centers, strict=True)]
     return {
         "id": order_item_id,
         "order_id": order_id,
@@ -233,8 +237,8 @@ def _order_item(
         "status": status,
         "type": kind,
         "area": math.ceil(area),
-        "bandset": {"bandset_id": stable_id("bandset", f"bands-{bands}"), "bands": []},
-        "number_of_bands": bands,
+        "bandset": {"bandset_id": stable_id("bandset", ",".join(bands.names)), "bands": bandset},
+        "number_of_bands": len(bands.names),
         "base_amount": 1000.0,
         "final_amount": 1000.0,
         "cloud_cover": 20 if tasking else 0,

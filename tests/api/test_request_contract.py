@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 
-OPENAPI = Path(__file__).resolve().parents[2].parent / "shared" / "pixxel-api" / "openapi.json"
+from tests.data import OPENAPI_PATH
+
+OPENAPI = OPENAPI_PATH
 
 
 @pytest.fixture(scope="module")

@@ -28,4 +28,16 @@ def download_members(sb: Sandbox, catalog_id: str, out: Path) -> tuple[str, Path
             f.write(chunk)
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(out / "members")
-    return str(download.signed_url), next((out / "members").glob("*.tif"))
+    return str(download.signed_url), image_path(out / "members")
+
+
+def image_path(folder: Path) -> Path:
+    """The product image among extracted members: the ``.tif`` that is not the ``.mask.tif``."""
+    images = [p for p in folder.rglob("*.tif") if not p.name.endswith(".mask.tif")]
+    assert len(images) == 1, f"expected one image in {folder}, found {images}"
+    return images[0]
+
+
+def mask_path(folder: Path) -> Path:
+    """The product's quality mask among extracted members."""
+    return next(folder.rglob("*.mask.tif"))

@@ -24,6 +24,8 @@ import pixxel_geo as px
 from pixxel_geo.io.bound import ContextBoundDatasetReader, open_bound
 from pixxel_geo.io.raster import _resolve, opener_for
 
+from .io_helpers import image_path
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,7 +49,7 @@ def no_warnings_logged(caplog: pytest.LogCaptureFixture) -> Any:
 
 
 def _expected(local_product: Path) -> np.ndarray:
-    with rasterio.open(next(local_product.glob("*.tif"))) as ref:
+    with rasterio.open(image_path(local_product)) as ref:
         return ref.read([1, 3], window=((0, 40), (0, 50)))
 
 
@@ -148,7 +150,7 @@ def test_dask_threaded_compute_then_del_and_gc(
 ) -> None:
     import dask
 
-    with rasterio.open(next(local_product.glob("*.tif"))) as ref:
+    with rasterio.open(image_path(local_product)) as ref:
         expected = ref.read().astype("float64").sum(axis=(1, 2))
     # Band-interleaved product of one 256-px tile: split the bands so several threads read.
     cube = px.open_dataset(catalog.id, chunks={"band": 4}, client=client, mask_and_scale=False)

@@ -13,11 +13,13 @@ import rasterio
 import pixxel_geo as px
 from pixxel_geo.io.archive import HEAD_BYTES
 
+from .io_helpers import image_path
+
 
 def test_url_expiring_mid_read_is_renewed(sandbox: Any, client: Any, catalog: Any, local_product: Path) -> None:
     sandbox.set_faults(url_lifetime=1.0)
     download = client.downloads.wait(client.downloads.create(catalog_ids=[catalog.id]).id)
-    tif = next(local_product.glob("*.tif"))
+    tif = image_path(local_product)
     with rasterio.open(tif) as ref:
         first = ref.read(1, window=((0, 64), (0, 64)))
         later = ref.read(window=((192, 256), (192, 256)))
@@ -40,10 +42,10 @@ def test_dask_distributed_processes_match_numpy(
     # Worker processes import pixxel_geo from the checkout.
     root = str(Path(__file__).resolve().parents[2])
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    tif = next(local_product.glob("*.tif"))
+    tif = image_path(local_product)
     with rasterio.open(tif) as ref:
         raw = ref.read().astype("float64")
-    expected = np.nanmean(np.where(raw == 0, np.nan, raw * 0.0001), axis=(1, 2))
+    expected = np.nanmean(np.where(raw == 0, np.nan, raw / 50000), axis=(1, 2))
     member_size = tif.stat().st_size
 
     cube = px.open_dataset(catalog.id, chunks={"y": 128, "x": 128}, client=client)

@@ -19,6 +19,8 @@ from pixxel_geo.io.archive import archive_for
 from pixxel_geo.io.filesystem import PixxelFileSystem, PixxelPath, register_path_kind
 from pixxel_geo.io.reader import StaticURLSource
 
+from .io_helpers import image_path
+
 # -- fsspec's abstract suite ------------------------------------------------------------
 # The suite needs fixed trees (source/file1, source/subdir/…); the sandbox's products have
 # their own members, so these trees are product zips of our own, served by a range server
@@ -140,8 +142,8 @@ def test_lists_members_with_their_sizes(fs: Any, catalog: Any, local_product: Pa
 
 
 def test_reads_match_the_local_copy(fs: Any, catalog: Any, local_product: Path) -> None:
-    meta = next(local_product.glob("*_metadata.json"))
-    tif = next(local_product.glob("*.tif"))
+    meta = next(local_product.glob("*.hdr"))
+    tif = image_path(local_product)
     base = f"pixxel://catalogs/{catalog.id}"
     assert fs.cat_file(f"{base}/{meta.name}") == meta.read_bytes()
     data = tif.read_bytes()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,11 @@ from pixxel_geo.io.gdal_options import tuned_env
 from pixxel_geo.io.zipindex import DeflatedMemberWarning
 from pixxel_geo.sandbox import Sandbox
 
-from .io_helpers import download_members
+from .io_helpers import download_members, image_path
 
 
 def _tif(local_product: Path) -> Path:
-    return next(local_product.glob("*.tif"))
+    return image_path(local_product)
 
 
 def test_windows_are_pixel_identical(client: Any, catalog: Any, local_product: Path) -> None:
@@ -68,8 +67,7 @@ def test_wavelengths_on_the_band_axis_match_the_stac_item(client: Any, catalog: 
 
 
 def test_dataset_is_masked_and_scaled(client: Any, catalog: Any, local_product: Path) -> None:
-    meta_path = next(local_product.glob("*_metadata.json"))
-    scale = json.loads(meta_path.read_text())["radiometry"]["scale_factor"]
+    scale = 1 / 50000  # Pixxel: L2A reflectance = DN / 50000
     with rasterio.open(_tif(local_product)) as ref:
         raw = ref.read(2).astype("float64")
     cube = px.open_dataset(catalog.id, chunks=True, client=client)
@@ -92,7 +90,7 @@ def test_quicklook_and_spectrum(client: Any, catalog: Any, local_product: Path) 
         xs, ys = transform("EPSG:4326", ref.crs, [lon], [lat])
         row, col = ref.index(xs[0], ys[0])
         raw = ref.read(window=((row, row + 1), (col, col + 1))).reshape(-1)
-    np.testing.assert_allclose(values, raw * 0.0001, rtol=1e-9)
+    np.testing.assert_allclose(values, raw / 50000, rtol=1e-9)
 
 
 def test_deflated_members_warn_and_still_read(deflated_sandbox: Sandbox, tmp_path: Path) -> None:

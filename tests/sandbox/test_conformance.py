@@ -16,7 +16,6 @@ import copy
 import json
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,10 +23,11 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 
 from pixxel_geo.sandbox import Sandbox
+from tests.data import OPENAPI_PATH
 
 from .sandbox_helpers import make_store, wait_download
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "pixxel-api" / "openapi.json"
+SPEC_PATH = OPENAPI_PATH
 UNDOCUMENTED_ERRORS = {401, 403, 404, 405, 429, 503}
 
 

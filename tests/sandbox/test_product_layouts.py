@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,13 +35,13 @@ def _archive(sb: Sandbox, catalog_id: str) -> zipfile.ZipFile:
 
 
 def _layout(zf: zipfile.ZipFile, tmp_path: Path) -> tuple[str, str, set[int]]:
-    """(GeoTIFF interleave, metadata's interleave, member compression methods)."""
-    tif = next(n for n in zf.namelist() if n.endswith(".tif"))
+    """(GeoTIFF interleave, the ENVI header's interleave, member compression methods)."""
+    tif = next(n for n in zf.namelist() if n.endswith(".tif") and not n.endswith(".mask.tif"))
     zf.extract(tif, tmp_path)
     with rasterio.open(tmp_path / tif) as src:
         interleave = src.interleaving.name.lower()
-    meta = json.loads(zf.read(next(n for n in zf.namelist() if n.endswith("_metadata.json"))))
-    return interleave, json.dumps(meta), {i.compress_type for i in zf.infolist()}
+    header = zf.read(next(n for n in zf.namelist() if n.endswith(".hdr"))).decode()
+    return interleave, header, {i.compress_type for i in zf.infolist()}
 
 
 def test_mixed_interleave_alternates_and_members_are_deflated(layout_sandbox: Sandbox, tmp_path: Path) -> None:
@@ -53,7 +52,8 @@ def test_mixed_interleave_alternates_and_members_are_deflated(layout_sandbox: Sa
         with _archive(layout_sandbox, catalog_id) as zf:
             layouts.append(_layout(zf, tmp_path / str(index)))
     assert [interleave for interleave, _, _ in layouts] == ["band", "pixel", "band"]
-    assert all(f'"interleave": "{interleave}"' in meta for interleave, meta, _ in layouts)
+    envi = {"band": "bsq", "pixel": "bip"}
+    assert all(f"interleave = {envi[interleave]}" in header for interleave, header, _ in layouts)
     assert all(methods == {zipfile.ZIP_DEFLATED} for _, _, methods in layouts)
 
 

@@ -159,7 +159,7 @@ def test_pixxel_delivery_paths_open_with_fsspec(
 ) -> None:
     delivery = delivered[kind]["catalog"][0]
     catalog = store_client.catalogs.get(delivery.catalog_id)
-    member = f"{catalog.item_id}_stac.json"
+    member = f"{catalog.item_id}_footprint.geojson"
     options = {
         "api_key": store_sandbox.token,
         "base_url": store_sandbox.url,
@@ -170,7 +170,7 @@ def test_pixxel_delivery_paths_open_with_fsspec(
     with fsspec.open(f"pixxel://catalogs/{delivery.catalog_id}/{member}", **options) as f:
         from_api = json.load(f)
     assert from_store == from_api
-    assert from_store["id"] == catalog.item_id
+    assert from_store["features"][0]["properties"]["item_id"] == catalog.item_id
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -177,9 +177,9 @@ def test_extract_gives_the_product_files(client: Any, catalog_id: str, tmp_path:
     files = download_products(client, catalog_ids=[catalog_id], dest=tmp_path, extract=True)
     folder = tmp_path / f"pixxel-{catalog_id}"
     assert all(f.parent == folder for f in files)
-    suffixes = sorted(f.name.split("_")[-1] for f in files)
-    assert any(s.endswith(".tif") for s in suffixes)
-    assert "footprint.geojson" in suffixes and "stac.json" in suffixes
+    names = [f.name for f in files]
+    for ending in (".tif", ".mask.tif", ".jpeg", "_footprint.geojson", "_bbox.geojson", ".hdr", ".xml"):
+        assert any(n.endswith(ending) for n in names), (ending, names)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pixxel-extract-")]
 
     # again: the folder holds the archive's files, kept as they are
