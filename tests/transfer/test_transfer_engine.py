@@ -334,7 +334,7 @@ def test_a_second_transfer_to_the_same_path_is_refused_while_the_first_runs(
     local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
 ) -> None:
     state, url = local_file
-    state.chunk_delay = 0.01  # the first transfer takes a while
+    state.chunk_delay = 0.05  # the first transfer takes a while (~0.4 s: longer than the second one's start)
     first_started = threading.Event()
     results: list[object] = []
 
