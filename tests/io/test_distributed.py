@@ -4,6 +4,7 @@ that expire mid-job are re-signed (GET, never a new POST)."""
 from __future__ import annotations
 
 import os
+import time
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,15 +83,18 @@ def test_stack_on_process_workers_one_download_per_product_and_expiry(
         px.open_dataset(c.id, chunks=True, client=season_client).sel(band=860, method="nearest").mean().compute()
         for c in catalogs
     ]
-    # Every URL handed out from now on lives at most 1 s, and each request waits 0.1 s: a
-    # worker's URL expires while it reads (403), and it must re-sign.
-    season_sandbox.set_faults(url_lifetime=1.0, latency=0.1)
+    # Every URL handed out from now on lives 1 s. The workers read once (and keep the URLs they
+    # got), the URLs expire, and the workers read again: they meet 403s and must re-sign.
+    season_sandbox.set_faults(url_lifetime=1.0)
     means = cube.sel(band=860, method="nearest").mean(("y", "x"))
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         DaskClient(cluster),
     ):
+        first = means.compute()
+        time.sleep(1.5)
         result = means.compute()
+    np.testing.assert_allclose(first.values, result.values)
     files = season_sandbox.requests("/files/")
     resigns = [r for r in season_sandbox.requests("/v0/catalogs/download/") if r["method"] == "GET"]
     assert posts_at_stack == len(ids)
