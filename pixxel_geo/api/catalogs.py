@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._validate import check_bbox, check_ids, path_segment
@@ -142,13 +143,15 @@ class CatalogOperations:
                 idempotent=True,  # a search changes nothing
             )
 
-        yield from paginate(fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items)
+        yield from paginate(
+            fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items,
+            where="POST /v0/catalogs/search", what="catalog",
+        )  # fmt: skip
 
     def get(self, catalog_id: str) -> Operation[Catalog]:
-        answer = yield from self._base.request(
-            "GET", f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
-        )
-        return Catalog.from_api(answer)
+        path = f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
+        answer = yield from self._base.request("GET", path)
+        return Catalog.from_api(expect_resource(answer, f"GET {path}", "catalog"))
 
 
 def _check_limit(limit: int | None, max_items: int | None) -> None:

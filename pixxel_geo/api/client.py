@@ -18,6 +18,7 @@ import httpx
 
 from pixxel_geo.api._base import BaseClient
 from pixxel_geo.api._config import ClientConfig, resolve_config
+from pixxel_geo.api._deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api._steps import Emit, Operation, Sleep
 from pixxel_geo.api._waiting import PollSchedule
@@ -87,7 +88,7 @@ class Client(BaseClient):
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
         self._poll_schedule = poll_schedule or PollSchedule()
-        self._http = httpx.Client(transport=transport, **self._client_kwargs())
+        self._http = httpx.Client(transport=transport or default_transport(), **self._client_kwargs())
         self.stores = Stores(self)
         self.catalogs = Catalogs(self)
         self.order_items = OrderItems(self)
@@ -162,10 +163,18 @@ class Client(BaseClient):
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
             return None, None
+        deadline = step.extensions.get(DEADLINE)
         try:
-            return self._http.send(step), None
-        except httpx.TransportError as exc:
+            response = self._http.send(step, stream=True)
+            try:
+                if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
+                    response.stream = BoundedBody(response.stream, deadline, step)
+                response.read()
+            finally:
+                response.close()
+        except httpx.RequestError as exc:  # transport failures, and bodies that do not decode
             return None, exc
+        return response, None
 
     def _run(self, operation: Operation[T]) -> T:
         answer: Any = None
@@ -276,9 +285,14 @@ class AsyncClient(BaseClient):
         if isinstance(step, Sleep):
             await asyncio.sleep(step.seconds)
             return None, None
+        deadline = step.extensions.get(DEADLINE)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            return await self._http.send(step), None
-        except httpx.TransportError as exc:
+            async with asyncio.timeout(left):  # the whole exchange, headers and body
+                return await self._http.send(step), None
+        except TimeoutError:
+            return None, httpx.ReadTimeout("the answer did not arrive in time", request=step)
+        except httpx.RequestError as exc:  # transport failures, and bodies that do not decode
             return None, exc
 
     async def _run(self, operation: Operation[T]) -> T:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_items
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
 from pixxel_geo.api._validate import check_id, check_ids, exactly_one_id_list
@@ -51,7 +52,8 @@ class DeliveryOperations:
             if value is not None:
                 check_id(value, key)
         body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params, deadline=deadline)
-        return [Delivery.from_api(d) for d in (body or {}).get("deliveries") or []]
+        items = expect_items(body, "deliveries", "GET /v0/catalogs/deliveries", "delivery", "delivery_id")
+        return [Delivery.from_api(d) for d in items]
 
     def _existing_ids(self, catalog_ids: builtins.list[str], order_item_ids: builtins.list[str]) -> Operation[set[str]]:
         ids: set[str] = set()
@@ -101,7 +103,9 @@ class DeliveryOperations:
                     raise _partly_created(ambiguous.error, kind, made, remaining) from None
                 yield Sleep(self._base.config.retry.delay(attempt))
                 continue
-            return made + [Delivery.from_api(d) for d in (answer or {}).get("deliveries") or []]
+            where = "POST /v0/catalogs/deliveries"
+            created = expect_items(answer, "deliveries", where, "delivery", "delivery_id")
+            return made + [Delivery.from_api(d) for d in created]
         raise AssertionError("unreachable: RetryPolicy.max_attempts is at least 1")  # pragma: no cover
 
     def _created_since(

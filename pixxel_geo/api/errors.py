@@ -13,6 +13,7 @@
     │   ├── ConflictError               409
     │   ├── RateLimitError              429
     │   └── ServerError                 5xx
+    │       └── MalformedResponseError              an answer the client cannot use (wrong shape, no id)
     ├── TransportError                             no usable answer from the server
     │   ├── NetworkError                           (ConnectionError)
     │   └── RequestTimeoutError                    (TimeoutError)
@@ -45,6 +46,7 @@ __all__ = [
     "DownloadFailedError",
     "IntegrityError",
     "InvalidInputError",
+    "MalformedResponseError",
     "MemberNotFoundError",
     "NetworkError",
     "NotFoundError",
@@ -146,6 +148,15 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx: the API failed."""
+
+
+class MalformedResponseError(ServerError):
+    """The API answered, but with a body the client cannot use.
+
+    Not JSON, a declared encoding the body does not have, JSON nested too
+    deep, the wrong type where an object or list belongs, or a resource
+    without a usable id. ``status_code`` is the answer's status.
+    """
 
 
 class TransportError(PixxelError):

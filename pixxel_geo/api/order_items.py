@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._validate import path_segment
@@ -47,11 +48,15 @@ class OrderItemOperations:
         def fetch(offset: int, limit: int) -> Operation[Any]:
             return self._base.request("GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit})
 
-        yield from paginate(fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None)
+        yield from paginate(
+            fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None,
+            where="GET /v0/order-items", what="order item",
+        )  # fmt: skip
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
-        answer = yield from self._base.request("GET", f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}")
-        return OrderItem.from_api(answer)
+        path = f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}"
+        answer = yield from self._base.request("GET", path)
+        return OrderItem.from_api(expect_resource(answer, f"GET {path}", "order item"))
 
 
 class OrderItems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_items, expect_resource
 from pixxel_geo.api._base import AmbiguousRequestError
 from pixxel_geo.api._steps import Operation, Sleep
 from pixxel_geo.api._validate import check_id, check_store_type, path_segment
@@ -26,7 +27,7 @@ class StoreOperations:
 
     def list(self) -> Operation[builtins.list[Store]]:
         body = yield from self._base.request("GET", "/v0/stores")
-        return [Store.from_api(s) for s in (body or {}).get("stores") or []]
+        return [Store.from_api(s) for s in expect_items(body, "stores", "GET /v0/stores", "store")]
 
     def create(
         self,
@@ -76,7 +77,7 @@ class StoreOperations:
                     raise ambiguous.error from None
                 yield Sleep(self._base.config.retry.delay(attempt))
                 continue
-            return Store.from_api(answer)
+            return Store.from_api(expect_resource(answer, "POST /v0/stores", "store"))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def delete(self, store_id: str) -> Operation[None]:
