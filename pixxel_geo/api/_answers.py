@@ -13,16 +13,16 @@ from typing import Any
 
 from pixxel_geo.api.errors import MalformedResponseError
 
-__all__ = ["expect_items", "expect_object", "expect_resource", "malformed", "safe_id"]
+__all__ = ["expect_items", "expect_object", "expect_resource", "malformed", "usable_id"]
 
 _UNSAFE = frozenset("/?#\\")
 
 
-def safe_id(value: Any) -> str | None:
+def usable_id(value: Any) -> str | None:
     """``value`` as an id that can go into a URL path or query, or ``None`` if it cannot.
 
     Example:
-        >>> safe_id("47435e2b"), safe_id(None), safe_id("a/b"), safe_id(5)
+        >>> usable_id("47435e2b"), usable_id(None), usable_id("a/b"), usable_id(5)
         ('47435e2b', None, None, None)
     """
     if not isinstance(value, str):
@@ -69,7 +69,7 @@ def expect_object(body: Any, where: str) -> dict[str, Any]:
 def expect_resource(body: Any, where: str, what: str, id_key: str = "id") -> dict[str, Any]:
     """A JSON object describing one resource, with a usable ``id_key``."""
     data = expect_object(body, where)
-    if safe_id(data.get(id_key)) is None:
+    if usable_id(data.get(id_key)) is None:
         raise malformed(where, f"a {what} whose {id_key!r} is {_id_problem(data.get(id_key))}, not a usable id")
     return data
 
@@ -88,6 +88,6 @@ def expect_items(body: Any, key: str, where: str, what: str, id_key: str = "id")
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise malformed(where, f"{key}[{index}] as {_kind(item)} where a {what} object belongs")
-        if safe_id(item.get(id_key)) is None:
+        if usable_id(item.get(id_key)) is None:
             raise malformed(where, f"{key}[{index}], a {what} whose {id_key!r} is {_id_problem(item.get(id_key))}")
     return items

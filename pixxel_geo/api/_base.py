@@ -167,9 +167,7 @@ def _is_loopback(host: str) -> bool:
 
 def _may_have_arrived(exc: httpx.RequestError) -> bool:
     """Whether a failed request could have reached the server before failing."""
-    return not isinstance(
-        exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.LocalProtocolError
-    )
+    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.LocalProtocolError)
 
 
 class BaseClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,58 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCatalogs", "CatalogOperations", "Catalogs", "search_body"]
 
 
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_RFC3339 = re.compile(rf"{_DATE}(?:[Tt ]\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?(?:[Zz]|[+-]\d{{2}}:\d{{2}}))?")
+_DATETIME_HELP = (
+    "Give an RFC 3339 date-time ('2024-01-01T00:00:00Z', with Z or an offset such as +05:30), "
+    "or an interval 'start/end' with '..' for an open end ('2024-01-01T00:00:00Z/..')."
+)
+
+
+def _parse_rfc3339(text: str, whole: str) -> dt.datetime:
+    """An RFC 3339 date-time (or full-date, taken as midnight UTC) as an aware datetime."""
+    if not _RFC3339.fullmatch(text):
+        raise InvalidInputError(f"datetime {whole!r}: {text!r} is not RFC 3339. {_DATETIME_HELP}")
+    try:
+        parsed = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(f"datetime {whole!r}: {text!r} is not a real date and time. {_DATETIME_HELP}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def check_datetime_text(value: str) -> str:
+    """An RFC 3339 instant or interval, checked here rather than left to the server.
+
+    Example:
+        >>> check_datetime_text("2024-01-01T00:00:00Z/..")
+        '2024-01-01T00:00:00Z/..'
+    """
+    text = value.strip()
+    parts = text.split("/")
+    if not text or len(parts) > 2:
+        raise InvalidInputError(f"datetime {value!r} is not an instant or a 'start/end' interval. {_DATETIME_HELP}")
+    if len(parts) == 1:
+        _parse_rfc3339(text, value)
+        return text
+    start, end = (p.strip() for p in parts)
+    if start in {"", ".."} and end in {"", ".."}:
+        raise InvalidInputError(
+            f"datetime {value!r} is open at both ends: give a start or an end, or leave datetime unset."
+        )
+    begins = None if start in {"", ".."} else _parse_rfc3339(start, value)
+    ends = None if end in {"", ".."} else _parse_rfc3339(end, value)
+    if begins is not None and ends is not None and ends < begins:
+        raise InvalidInputError(f"datetime {value!r} ends before it starts: swap the two ends.")
+    return text
+
+
 def _instant(value: Any) -> str:
     """One end of a datetime filter as RFC 3339 text (naive datetimes and dates are UTC)."""
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()
+        if text not in {"", ".."}:
+            _parse_rfc3339(text, value)
+        return text
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -49,13 +98,17 @@ def _datetime_text(value: Any) -> str | None:
                 "A datetime interval open at both ends filters nothing and the API refuses it: "
                 "give a start or an end, or leave datetime unset."
             )
-        return f"{start}/{end}"
-    return _instant(value) or None
+        return check_datetime_text(f"{start}/{end}")
+    if isinstance(value, str):
+        return check_datetime_text(value)
+    return _instant(value)
 
 
 def _sort_by(sort_by: Any) -> list[dict[str, str]]:
     """The schema's form of ``sort_by``: a list of ``{field: "ASC" | "DESC"}`` objects."""
     items = [sort_by] if isinstance(sort_by, str | Mapping) else sort_by
+    if isinstance(items, list | tuple) and not items:
+        raise InvalidInputError("sort_by is empty: give a field name such as 'datetime' or '-datetime', or None.")
     if not isinstance(items, list | tuple):
         raise InvalidInputError(f"sort_by must be a field name, a dict or a list of them, got {sort_by!r}.")
     result: list[dict[str, str]] = []
@@ -115,11 +168,17 @@ def search_body(
         checked = check_ids(values, key)
         if checked:
             body[key] = checked
-    if query:
-        if not isinstance(query, dict):
-            raise InvalidInputError("query must be a dict such as {'cloudcover': {'lt': 10}}.")
-        body["query"] = query
-    if sort_by:
+    if query is not None:
+        if not isinstance(query, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, dict) and v for k, v in query.items()
+        ):
+            raise InvalidInputError(
+                f"query must map property names to {{operator: value}} dicts, such as "
+                f"{{'cloudcover': {{'lt': 10}}}}; got {query!r}."
+            )
+        if query:
+            body["query"] = query
+    if sort_by is not None:
         body["sort_by"] = _sort_by(sort_by)
     return body
 
@@ -156,7 +215,7 @@ class CatalogOperations:
 
 def _check_limit(limit: int | None, max_items: int | None) -> None:
     for name, value in (("limit", limit), ("max_items", max_items)):
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InvalidInputError(f"{name} must be a positive integer, got {value!r}.")
 
 

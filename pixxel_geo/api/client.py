@@ -21,6 +21,13 @@ from pixxel_geo.api._config import ClientConfig, resolve_config
 from pixxel_geo.api._deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api._steps import Emit, Operation, Sleep
+from pixxel_geo.api._validate import (
+    check_callback,
+    check_connections,
+    check_destination,
+    check_flag,
+    exactly_one_id_list,
+)
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
@@ -52,6 +59,18 @@ def _config_from(
             "config= already holds them all. Use dataclasses.replace(config, ...) to change one."
         )
     return config
+
+
+def _check_download(
+    catalog_ids: Any, order_item_ids: Any, dest: Any, extract: Any, overwrite: Any, connections: Any, on_event: Any
+) -> tuple[list[str], list[str], Path]:
+    """Every argument of ``download`` checked before the download resource is created."""
+    catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
+    check_flag(extract, "extract")
+    check_flag(overwrite, "overwrite")
+    check_connections(connections)
+    check_callback(on_event)
+    return catalogs, items, check_destination(dest)
 
 
 class Client(BaseClient):
@@ -139,7 +158,9 @@ class Client(BaseClient):
             The archive's path, or the extracted files' paths with ``extract=True``.
 
         Raises:
-            InvalidInputError, DownloadFailedError, WaitTimeoutError, TransferError (and its
+            InvalidInputError: a bad argument (ids, ``dest`` a file or not writable, ``connections``
+                outside 1–64), found before any request.
+            DownloadFailedError, WaitTimeoutError, TransferError (and its
             subclasses IntegrityError, TransferCancelled, UnsafeArchiveError).
 
         Example:
@@ -149,8 +170,10 @@ class Client(BaseClient):
         """
         from pixxel_geo.transfer.products import download_products
 
+        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
+                                                  on_event)  # fmt: skip
         return download_products(
-            self, catalog_ids=catalog_ids, order_item_ids=order_item_ids, dest=dest,
+            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
             extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
         )  # fmt: skip
 
@@ -274,8 +297,10 @@ class AsyncClient(BaseClient):
         """Create a download resource, wait, and transfer it (see :meth:`Client.download`)."""
         from pixxel_geo.transfer.products import adownload_products
 
+        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
+                                                  on_event)  # fmt: skip
         return await adownload_products(
-            self, catalog_ids=catalog_ids, order_item_ids=order_item_ids, dest=dest,
+            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
             extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
         )  # fmt: skip
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pixxel_geo.api._answers import expect_items
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, check_ids, exactly_one_id_list
+from pixxel_geo.api._validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
 from pixxel_geo.api.errors import DeliveryFailedError, InvalidInputError, PixxelError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
@@ -50,7 +50,7 @@ class DeliveryOperations:
         }
         for key, value in params.items():
             if value is not None:
-                check_id(value, key)
+                params[key] = safe_id(value, key)
         body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params, deadline=deadline)
         items = expect_items(body, "deliveries", "GET /v0/catalogs/deliveries", "delivery", "delivery_id")
         return [Delivery.from_api(d) for d in items]
@@ -104,8 +104,8 @@ class DeliveryOperations:
                 yield Sleep(self._base.config.retry.delay(attempt))
                 continue
             where = "POST /v0/catalogs/deliveries"
-            created = expect_items(answer, "deliveries", where, "delivery", "delivery_id")
-            return made + [Delivery.from_api(d) for d in created]
+            answered = expect_items(answer, "deliveries", where, "delivery", "delivery_id")
+            return made + [Delivery.from_api(d) for d in answered]
         raise AssertionError("unreachable: RetryPolicy.max_attempts is at least 1")  # pragma: no cover
 
     def _created_since(
@@ -142,6 +142,7 @@ class DeliveryOperations:
         if not ids:
             raise InvalidInputError("Give at least one delivery id to wait for.")
         timeout = check_wait_timeout(timeout)
+        check_callback(on_event)
         latest: dict[str, Delivery] = {}
         for delivery_id in ids:
             emit(on_event, Started(subject=delivery_id))

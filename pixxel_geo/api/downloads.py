@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pixxel_geo.api._answers import expect_resource, malformed
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, exactly_one_id_list, path_segment
+from pixxel_geo.api._validate import check_callback, check_id, exactly_one_id_list, path_segment
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
 from pixxel_geo.api.errors import DownloadFailedError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
@@ -61,6 +61,7 @@ class DownloadOperations:
         download_id = check_id(download_id, "download_id")
         path_segment(download_id, "download_id")  # refuse a bad id before the first event
         timeout = check_wait_timeout(timeout)
+        check_callback(on_event)
         emit(on_event, Started(subject=download_id))
         previous: Download | None = None
         deadline = deadline_after(timeout)  # fixed before the first poll

@@ -33,9 +33,20 @@ def _query(filters: dict[str, Any]) -> dict[str, Any]:
     for key, value in filters.items():
         if value is None:
             continue
+        values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+        if not values or not all(_filter_value(v) for v in values):
+            raise InvalidInputError(
+                f"Order item filter {key} must be a string or number, or a list of them, got {value!r}."
+            )
         # The API takes lists as comma-separated strings.
-        query[key] = ",".join(map(str, value)) if isinstance(value, list | tuple | set) else str(value)
+        query[key] = ",".join(str(v).strip() for v in values)
     return query
+
+
+def _filter_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip()) and "," not in value
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class OrderItemOperations:

@@ -43,8 +43,14 @@ class StoreOperations:
             "bucket": check_id(bucket, "bucket"),
             "region": check_id(region, "region"),
         }
+        if path_prefix is not None and not isinstance(path_prefix, str):
+            raise InvalidInputError(f"path_prefix must be a string such as 'pixxel/', got {path_prefix!r}.")
         if path_prefix:
             configs["path_prefix"] = path_prefix
+        if labels is not None and not (
+            isinstance(labels, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
+        ):
+            raise InvalidInputError(f"labels must be a dict of strings such as {{'team': 'geo'}}, got {labels!r}.")
         if not isinstance(secrets, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
         ):
