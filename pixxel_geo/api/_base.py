@@ -199,6 +199,11 @@ class BaseClient:
                 "No Pixxel API key: pass api_key=, set PIXXEL_API_KEY, or put api_key in "
                 "the config file (see pixxel_geo.api._config)."
             )
+        if authenticated and self._auth.malformed:
+            raise ConfigurationError(
+                f"The API key ({_key_origin(self.config)}) holds a space, a line break or another character "
+                "no Personal Access Token has. Copy the token again, without quotes or line breaks."
+            )
         url = httpx.URL(self.config.base_url + path)
         if authenticated and url.scheme == "http" and not _is_loopback(url.host):
             raise ConfigurationError(
