@@ -139,7 +139,7 @@ def test_waiting_for_many_deliveries_uses_one_list_call_per_poll(make_client):
 
 
 def test_poll_intervals_back_off_to_a_cap():
-    intervals = px.PollSchedule(first=1.0, factor=1.5, cap=12.0).intervals(timeout=1000)
+    intervals = px.PollSchedule(first=1.0, factor=1.5, cap=12.0, steady=0, jitter=0).intervals(timeout=1000)
     values = [next(intervals) for _ in range(10)]
     assert values[0] == 1.0 and values == sorted(values) and max(values) == 12.0
 
