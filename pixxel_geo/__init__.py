@@ -49,6 +49,7 @@ from pixxel_geo.api.errors import (
     InvalidInputError,
     MalformedResponseError,
     MemberNotFoundError,
+    MissingDependencyError,
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
@@ -88,7 +89,15 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'pixxel_geo' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        from pixxel_geo._extras import missing_extra
+
+        error = missing_extra(exc, f"px.{name}", prefer="widgets" if name == "widgets" else "io")
+        if error is None:
+            raise
+        raise error from None
     value = module if name == "widgets" else getattr(module, name)
     globals()[name] = value
     return value
@@ -124,6 +133,7 @@ __all__ = [
     "InvalidInputError",
     "MalformedResponseError",
     "MemberNotFoundError",
+    "MissingDependencyError",
     "NetworkError",
     "NotFoundError",
     "OrderItem",

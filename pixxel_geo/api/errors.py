@@ -5,6 +5,7 @@
     PixxelError
     ├── InvalidInputError (ValueError)            bad arguments, caught before any request
     ├── ConfigurationError                         no API key, unreadable config file
+    │   └── MissingDependencyError                 (ImportError) an optional extra is not installed
     ├── APIError                                   the API answered with an error status
     │   ├── BadRequestError             400
     │   ├── AuthenticationError         401       (PermissionError)
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidInputError",
     "MalformedResponseError",
     "MemberNotFoundError",
+    "MissingDependencyError",
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -82,6 +84,10 @@ class InvalidInputError(PixxelError, ValueError):
 
 class ConfigurationError(PixxelError):
     """The client cannot be configured (e.g. no API key anywhere)."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the ``pip install``."""
 
 
 class APIError(PixxelError):
