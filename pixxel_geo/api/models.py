@@ -52,7 +52,7 @@ def _int(value: Any) -> int | None:
     """An integer, or ``None`` when the API sent nothing usable (never an exception)."""
     try:
         return None if value is None or isinstance(value, bool) else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e999 reads as infinity
         return None
 
 
@@ -367,8 +367,8 @@ class Download:
 
     @property
     def ready(self) -> bool:
-        """True once a signed URL is available."""
-        return bool(self.signed_url)
+        """True once the status is SUCCESS and a signed URL is set (an unknown status is never ready)."""
+        return self.status.is_success and bool(self.signed_url)
 
     @property
     def expires_at(self) -> dt.datetime | None:

@@ -109,3 +109,14 @@ async def test_async_client_maps_the_same_answers(make_async_client):
             await client.stores.list()
         with pytest.raises(px.MalformedResponseError):
             await client.downloads.create(catalog_ids=["c"])
+
+
+def test_a_download_with_an_unknown_status_is_never_ready():
+    assert not px.Download.from_api({"id": "dl", "status": "ARCHIVED", "signed_url": SIGNED}).ready
+    assert px.Download.from_api({"id": "dl", "status": "success", "signed_url": SIGNED}).ready
+
+
+def test_numbers_json_cannot_hold_are_no_crash(make_client):
+    body = b'{"catalogs": [{"id": "c1"}], "pagination": {"total": 1e999, "limit": -1e999}}'
+    client, _ = make_client(lambda r: httpx.Response(200, content=body))
+    assert [c.id for c in client.catalogs.search()] == ["c1"]
