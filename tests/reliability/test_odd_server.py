@@ -49,7 +49,7 @@ ODD: dict[str, Reply] = {
             "signed_url": "http://127.0.0.1:9/x.zip?sig=1",
             "deliveries": [{"delivery_id": "d1", "status": 5}],
         }
-    ),  # fmt: skip
+    ),
     "numeric-status": _json({"id": "dl", "status": 5, "signed_url": "http://127.0.0.1:9/x.zip?sig=1"}),
     "infinite-numbers": Reply(body=b'{"pagination": {"total": 1e999, "limit": -1e999}, "catalogs": [], "id": "c1"}'),
     "not-utf8": Reply(body=b"\xff\xfe\xfa"),
