@@ -80,7 +80,8 @@ class Client(BaseClient):
         api_key: a Personal Access Token (with or without ``Bearer ``). Else
             ``PIXXEL_API_KEY``, else ``api_key`` in ``~/.config/pixxel/config.toml``.
         base_url: else ``PIXXEL_API_URL``, else ``https://api.pixxel.space``.
-        timeout: seconds per request (default 30).
+        timeout: seconds each call may take in all (default 30): connecting, the answer's
+            headers and body, and any retries; a server dripping bytes cannot stretch it.
         transport: an ``httpx.BaseTransport`` (tests, proxies, QGIS's network stack).
         retry: a :class:`RetryPolicy`.
         config: a resolved :class:`ClientConfig` instead of ``api_key``, ``base_url``,

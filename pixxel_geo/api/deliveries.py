@@ -319,7 +319,8 @@ class Deliveries:
     ) -> builtins.list[Delivery]:
         """Wait until every delivery is final; return them in the order asked.
 
-        Polls from ~1 s backing off to ~12 s, reporting ``StateChanged`` events.
+        Polls every 1–1.5 s (jittered) for the first minute, then backs off to 8–12 s,
+        reporting ``StateChanged`` events.
         ``timeout`` counts from the call, retries of a failing poll included;
         ``None`` waits without a limit.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -210,3 +211,23 @@ def test_a_closed_pipe_is_not_a_traceback(env):
     process.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert process.returncode in (0, 141)
+
+
+def test_an_unexpected_error_is_one_line_and_raises_with_debug(monkeypatch, capsys):
+    from pixxel_geo.cli import commands
+
+    def broken(client, args):
+        raise RuntimeError("boom at https://h/x?X-Pixxel-Signature=abc\nsecond line")
+
+    monkeypatch.setattr(commands, "stores_list", broken)
+    monkeypatch.setenv("PIXXEL_API_KEY", "k")
+    code, _, err = run(capsys, "stores", "list")
+    one_line_error(code, err)
+    assert "RuntimeError" in err and "--debug" in err and "X-Pixxel-Signature" not in err
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with pytest.raises(RuntimeError):
+            main(["--debug", "stores", "list"])
+    finally:  # --debug configured logging for the process: undo it for the tests that follow
+        root.handlers[:], root.level = handlers, level
