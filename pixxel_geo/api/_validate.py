@@ -112,11 +112,14 @@ def exactly_one_id_list(
     items = check_ids(order_item_ids, "order_item_ids")
     if catalogs and items:
         raise InvalidInputError(
-            "Give either catalog_ids or order_item_ids, not both: the API takes one kind per request. "
+            "Give exactly one of catalog_ids or order_item_ids, not both: the API takes one kind per request. "
             "Make two requests instead."
         )
     if not catalogs and not items:
-        raise InvalidInputError("Give at least one catalog id (catalog_ids=) or order item id (order_item_ids=).")
+        raise InvalidInputError(
+            "Give exactly one of catalog_ids or order_item_ids, with at least one id "
+            "(catalog_ids=[...] or order_item_ids=[...])."
+        )
     return catalogs, items
 
 
