@@ -98,7 +98,9 @@ def _check_result(result: Any) -> None:
                 assert isinstance(value, str) and value.strip() and value != "None"
 
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, database=None
+)
 
 
 @pytest.mark.parametrize(("name", "call", "acall"), CALLS, ids=[c[0] for c in CALLS])
