@@ -132,6 +132,32 @@ def _sort_by(sort_by: Any) -> list[dict[str, str]]:
     return result
 
 
+_GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+def _geometry(value: Any) -> dict[str, Any]:
+    """A GeoJSON geometry dict (RFC 7946), checked for its type and coordinates."""
+    if not isinstance(value, dict) or "type" not in value:
+        raise InvalidInputError("intersects must be a GeoJSON geometry dict with a 'type'.")
+    kind = value["type"]
+    if kind == "GeometryCollection":
+        parts = value.get("geometries")
+        if not isinstance(parts, list) or not parts:
+            raise InvalidInputError("intersects: a GeoJSON GeometryCollection needs a non-empty 'geometries' list.")
+        for part in parts:
+            _geometry(part)
+        return value
+    if kind not in _GEOMETRY_TYPES:
+        raise InvalidInputError(
+            f"intersects: {kind!r} is not a GeoJSON geometry type; use one of {', '.join(_GEOMETRY_TYPES)} "
+            "or GeometryCollection (a Feature's geometry, not the Feature)."
+        )
+    coordinates = value.get("coordinates")
+    if not isinstance(coordinates, list) or not coordinates:
+        raise InvalidInputError(f"intersects: a GeoJSON {kind} needs a non-empty 'coordinates' list.")
+    return value
+
+
 def search_body(
     *,
     bbox: Sequence[float] | None = None,
@@ -158,9 +184,7 @@ def search_body(
     if bbox is not None:
         body["bbox"] = check_bbox(bbox)
     if intersects is not None:
-        if not isinstance(intersects, dict) or "type" not in intersects:
-            raise InvalidInputError("intersects must be a GeoJSON geometry dict with a 'type'.")
-        body["intersects"] = intersects
+        body["intersects"] = _geometry(intersects)
     when = _datetime_text(datetime)
     if when:
         body["datetime"] = when

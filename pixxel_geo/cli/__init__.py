@@ -163,7 +163,7 @@ def _run_local(command: str, run: Callable[[], int]) -> int:
             raise
         raise error from None
     except (OSError, OverflowError) as exc:  # e.g. a port outside 0-65535 or already in use
-        raise px.ConfigurationError(f"pixxel-geo {command} could not start: {exc}") from None
+        raise px.ConfigurationError(f"pixxel-geo {command} failed: {exc}") from None
 
 
 _SANDBOX_MODULES = ("starlette", "uvicorn", "numpy", "rasterio")
@@ -192,11 +192,13 @@ def _say_error(message: str) -> None:
 
 def _stdout_gone() -> int:
     """The reader of stdout went away (``| head``): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush finds nowhere to fail
     except (OSError, ValueError):
         pass  # stdout is not a real file (tests capture it)
+    finally:
+        os.close(devnull)
     return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
 
 
