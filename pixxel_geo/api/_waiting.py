@@ -34,7 +34,8 @@ class PollSchedule:
     loop), ``cap >= first``, ``factor >= 1``, ``steady >= 0`` and ``jitter >= 0``.
 
     Example:
-        >>> list(PollSchedule(first=1, factor=2, cap=5, steady=0, jitter=0).intervals(timeout=100))[:5]
+        >>> from itertools import islice
+        >>> list(islice(PollSchedule(first=1, factor=2, cap=5, steady=0, jitter=0).intervals(timeout=100), 5))
         [1.0, 2.0, 4.0, 5.0, 5.0]
     """
 
