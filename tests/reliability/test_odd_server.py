@@ -95,3 +95,36 @@ def test_async_call_against_odd_answers(odd, name, call, acall):
         asyncio.run(go())
     except px.PixxelError as exc:
         assert TOKEN not in str(exc)
+
+
+CLI_REPLIES = ["gzip-declared-plain", "deep-200000", "top-level-42", "wrong-types", "nulls", "unknown-status-with-url",
+               "infinite-numbers", "html", "status-418", "short-body"]  # fmt: skip
+CLI_COMMANDS = [
+    ["stores", "list"],
+    ["stores", "list", "--json"],
+    ["catalogs", "search"],
+    ["catalogs", "search", "--json"],
+    ["catalogs", "show", "c1"],
+    ["deliveries", "list"],
+    ["deliveries", "wait", "d1", "--timeout", "0.3"],
+    ["link", "--catalog", "c1", "--timeout", "0.3"],
+    ["deliver", "--store", "s1", "--catalog", "c1"],
+]
+
+
+@pytest.mark.parametrize("reply", CLI_REPLIES)
+def test_cli_commands_against_odd_answers_print_no_traceback(reply, monkeypatch, capsys):
+    from pixxel_geo.cli import main
+
+    with OddServer(lambda seen: ODD[reply]) as server:
+        monkeypatch.setenv("PIXXEL_API_KEY", TOKEN)
+        monkeypatch.setenv("PIXXEL_API_URL", server.url)
+        for argv in CLI_COMMANDS:
+            code = main(["--timeout", "1", *argv])
+            out, err = capsys.readouterr()
+            assert code in (0, 1), (argv, err)
+            assert "Traceback" not in err and TOKEN not in out + err and "sig=1" not in out + err
+            if code == 1:  # status lines may come first; the error is the one last line
+                lines = err.splitlines()
+                assert lines[-1].startswith("error: ") and sum(line.startswith("error") for line in lines) == 1
+                assert "unexpected" not in err, (argv, err)  # an expected failure, not the last-resort line
