@@ -109,6 +109,9 @@ def resolve_config(
         >>> resolve_config(api_key="k", base_url="http://127.0.0.1:8000/").base_url
         'http://127.0.0.1:8000'
     """
+    for name, value in (("api_key", api_key), ("base_url", base_url)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}.")
     file_values: dict[str, object] | None = None
 
     def from_file(key: str) -> str | None:

@@ -51,6 +51,8 @@ def _config_from(
 ) -> ClientConfig:
     if config is None:
         return resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, retry=retry)
+    if not isinstance(config, ClientConfig):
+        raise ConfigurationError(f"config must be a ClientConfig, got {type(config).__name__}.")
     given = [name for name, value in (("api_key", api_key), ("base_url", base_url), ("timeout", timeout),
                                       ("retry", retry)) if value is not None]  # fmt: skip
     if given:
@@ -59,6 +61,16 @@ def _config_from(
             "config= already holds them all. Use dataclasses.replace(config, ...) to change one."
         )
     return config
+
+
+def _checked_parts(poll_schedule: Any, transport: Any, kind: type) -> PollSchedule:
+    if poll_schedule is not None and not isinstance(poll_schedule, PollSchedule):
+        raise ConfigurationError(f"poll_schedule must be a PollSchedule, got {type(poll_schedule).__name__}.")
+    if transport is not None and not isinstance(transport, kind):
+        raise ConfigurationError(
+            f"transport must be an {kind.__module__}.{kind.__name__}, got {type(transport).__name__}."
+        )
+    return poll_schedule or PollSchedule()
 
 
 def _check_download(
@@ -107,7 +119,7 @@ class Client(BaseClient):
         poll_schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = poll_schedule or PollSchedule()
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.BaseTransport)
         self._http = httpx.Client(transport=transport or default_transport(), **self._client_kwargs())
         self.stores = Stores(self)
         self.catalogs = Catalogs(self)
@@ -268,7 +280,7 @@ class AsyncClient(BaseClient):
         poll_schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = poll_schedule or PollSchedule()
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.AsyncBaseTransport)
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
         self.stores = AsyncStores(self)
         self.catalogs = AsyncCatalogs(self)

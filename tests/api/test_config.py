@@ -143,3 +143,16 @@ def test_keys_with_spaces_or_control_characters_are_refused_without_showing_them
     with pytest.raises(px.ConfigurationError, match="API key") as info:
         client.stores.list()
     assert key not in str(info.value) and rec.requests == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"api_key": 5}, {"base_url": 5}, {"base_url": b"http://127.0.0.1"}, {"config": 5}, {"poll_schedule": 5},
+     {"transport": "http"}],
+)  # fmt: skip
+def test_settings_of_the_wrong_type_are_refused(kwargs, monkeypatch):
+    monkeypatch.setenv("PIXXEL_API_KEY", "k")
+    with pytest.raises(px.ConfigurationError):
+        px.Client(**kwargs)
+    with pytest.raises(px.ConfigurationError):
+        px.AsyncClient(**kwargs)
