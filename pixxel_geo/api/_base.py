@@ -228,6 +228,7 @@ class BaseClient:
         idempotent: bool | None = None,
         authenticated: bool = True,
         deadline: float | None = None,
+        decode: bool = True,
     ) -> Operation[Any]:
         """Send one API request with retries; return its decoded JSON body (or None).
 
@@ -240,7 +241,8 @@ class BaseClient:
         (a :class:`RateLimitError` carries ``retry_after``). A DELETE whose
         earlier attempt may have reached the server counts a 404 as done. With
         ``deadline`` (a :func:`time.monotonic` value), a retry that would wait
-        past it raises :class:`DeadlineReached` instead.
+        past it raises :class:`DeadlineReached` instead. With ``decode=False`` a
+        success's body is not read as JSON (a DELETE's answer says nothing more).
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "OPTIONS", "DELETE", "PUT"}
@@ -270,7 +272,7 @@ class BaseClient:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
                 if response.is_success:
-                    return _decode(response)
+                    return _decode(response) if decode else None
                 if response.status_code == 404 and maybe_done and method.upper() == "DELETE":
                     logger.debug("%s %s -> 404 after a lost answer: already deleted", method, path)
                     return None

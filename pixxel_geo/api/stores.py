@@ -87,7 +87,7 @@ class StoreOperations:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def delete(self, store_id: str) -> Operation[None]:
-        yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}")
+        yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}", decode=False)
         return None
 
 

@@ -120,3 +120,10 @@ def test_numbers_json_cannot_hold_are_no_crash(make_client):
     body = b'{"catalogs": [{"id": "c1"}], "pagination": {"total": 1e999, "limit": -1e999}}'
     client, _ = make_client(lambda r: httpx.Response(200, content=body))
     assert [c.id for c in client.catalogs.search()] == ["c1"]
+
+
+@pytest.mark.parametrize("body", [b"<html>deleted</html>", b"[" * 200_000])
+def test_a_delete_that_succeeded_is_not_failed_by_its_body(make_client, body):
+    client, rec = make_client(lambda r: httpx.Response(200, content=body))
+    assert client.stores.delete("s1") is None
+    assert len(rec.requests) == 1
