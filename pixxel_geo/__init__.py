@@ -47,7 +47,9 @@ from pixxel_geo.api.errors import (
     DownloadFailedError,
     IntegrityError,
     InvalidInputError,
+    MalformedResponseError,
     MemberNotFoundError,
+    MissingDependencyError,
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
@@ -94,7 +96,15 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'pixxel_geo' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        from pixxel_geo._extras import missing_extra
+
+        error = missing_extra(exc, f"px.{name}", prefer="widgets" if name == "widgets" else "io")
+        if error is None:
+            raise
+        raise error from None
     value = module if name == "widgets" else getattr(module, name)
     globals()[name] = value
     return value
@@ -129,7 +139,9 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "Finished",
     "IntegrityError",
     "InvalidInputError",
+    "MalformedResponseError",
     "MemberNotFoundError",
+    "MissingDependencyError",
     "MultipleProductsError",
     "NetworkError",
     "NotFoundError",

@@ -4,8 +4,8 @@ that expire mid-job are re-signed (GET, never a new POST)."""
 from __future__ import annotations
 
 import os
-import time
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
