@@ -164,6 +164,12 @@ def _run_local(command: str, run: Callable[[], int]) -> int:
         raise error from None
     except (OSError, OverflowError) as exc:  # e.g. a port outside 0-65535 or already in use
         raise px.ConfigurationError(f"pixxel-geo {command} failed: {exc}") from None
+    except RuntimeError as exc:
+        from pixxel_geo.sandbox.launcher import SandboxStartError
+
+        if not isinstance(exc, SandboxStartError):
+            raise
+        raise px.ConfigurationError(f"pixxel-geo {command}: the local sandbox did not start: {exc}") from None
 
 
 _SANDBOX_MODULES = ("starlette", "uvicorn", "numpy", "rasterio")

@@ -120,12 +120,15 @@ def test_waiting_for_an_unknown_delivery_fails_fast(env, capsys):
     assert time.monotonic() - started < 30  # not the 3,600 s default
 
 
-def test_sandbox_with_a_port_out_of_range_is_one_line():
+def test_sandbox_with_a_port_out_of_range_is_a_usage_error():
     result = subprocess.run(
-        [sys.executable, "-m", "pixxel_geo.cli", "sandbox", "--port", "-1"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-W", "error", "-m", "pixxel_geo.cli", "sandbox", "--port", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: ") and "port" in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # refused before any socket is made
+    assert "-1 is not a port number: use 0-65535" in result.stderr
 
 
 def test_deliveries_open_without_cloud_credentials_is_one_line(env, capsys, monkeypatch, tmp_path):
