@@ -133,10 +133,16 @@ def fetch(
     """
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidInputError("url must be an http(s) URL string.")
-    if not 1 <= connections <= _MAX_CONNECTIONS:
-        raise InvalidInputError(f"connections must be between 1 and {_MAX_CONNECTIONS}.")
-    if part_size is not None and part_size < 1:
-        raise InvalidInputError("part_size must be a positive number of bytes.")
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= _MAX_CONNECTIONS:
+        raise InvalidInputError(
+            f"connections must be a whole number between 1 and {_MAX_CONNECTIONS}, not {connections!r}."
+        )
+    if part_size is not None and (isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1):
+        raise InvalidInputError(f"part_size must be a positive whole number of bytes, not {part_size!r}.")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout!r}.")
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise InvalidInputError(f"path must be a file path, not {path!r}.")
     session = TransferSession(
         RenewableURL(url, refresh),
         Path(path),
