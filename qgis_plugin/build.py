@@ -205,6 +205,10 @@ def _stage(staging: Path, site_packages: Path, version: str) -> Path:
     metadata = plugin / "metadata.txt"
     text = re.sub(r"(?m)^version=.*$", f"version={version}", metadata.read_text(encoding="utf-8"))
     metadata.write_text(text, encoding="utf-8")
+    # plugins.qgis.org refuses a zip without <plugin>/LICENSE (mandatory since June 2024).
+    if not (REPO / "LICENSE").is_file():
+        raise BuildError(f"{REPO / 'LICENSE'} is missing: the plugin zip must ship the license text.")
+    shutil.copy2(REPO / "LICENSE", plugin / "LICENSE")
     vendor(plugin, site_packages)
     return plugin
 
