@@ -72,12 +72,15 @@ redact_httpx_logs()  # its request lines would carry signed URLs' signatures
 _LAZY = {
     "DeliverySource": "pixxel_geo.io.stores",
     "PixxelFileSystem": "pixxel_geo.io.filesystem",
+    "LocalRangeServer": "pixxel_geo.io.localserver",
     "gdal_path": "pixxel_geo.io.raster",
+    "local_gdal_path": "pixxel_geo.io.localserver",
     "open_dataset": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
     "read_vector": "pixxel_geo.io.vector",
+    "serve": "pixxel_geo.io.localserver",
     "spectrum": "pixxel_geo.io.quicklook",
     "widgets": "pixxel_geo.widgets",
 }
@@ -121,6 +124,7 @@ __all__ = [
     "Finished",
     "IntegrityError",
     "InvalidInputError",
+    "LocalRangeServer",
     "MemberNotFoundError",
     "NetworkError",
     "NotFoundError",
@@ -147,6 +151,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "gdal_path",
+    "local_gdal_path",
     "open_dataset",
     "open_raster",
     "quicklook",
@@ -154,5 +159,6 @@ __all__ = [
     "read_vector",
     "redact_url",
     "redact_urls",
+    "serve",
     "spectrum",
 ]
