@@ -1,9 +1,8 @@
 """Build the QGIS plugin zip: ``python qgis_plugin/build.py [--out dist/]``.
 
 The plugin needs the pure-Python core client (``pixxel_geo.api``), the core's
-GDAL path builders (``pixxel_geo/io/gdal_options.py`` alone: it imports only the
-standard library at module level, rasterio only inside functions the plugin never
-calls) and httpx with its pure-Python dependencies. They ship inside the zip under
+local range server with its range reader and zip index (``pixxel_geo/io/localserver.py``,
+``reader.py``, ``zipindex.py``: standard library and httpx only at module level) and httpx with its pure-Python dependencies. They ship inside the zip under
 ``pixxel_plugin/_vendor/``, with every import of a vendored package rewritten to
 a relative import (``import httpx`` becomes ``from .. import httpx``), so
 nothing is added to ``sys.path`` and nothing can shadow another plugin's
@@ -44,7 +43,7 @@ VENDORED = (*THIRD_PARTY, "pixxel_geo")
 
 # Single modules of the core shipped besides pixxel_geo/api (each must import nothing heavy at
 # module level); their package gets a docstring-only __init__.py, not the real (heavy) one.
-CORE_MODULES = ("io/gdal_options.py",)
+CORE_MODULES = ("io/localserver.py", "io/reader.py", "io/zipindex.py")
 CORE_PACKAGE_INIT = '"""Part of pixxel_geo vendored into the QGIS plugin by qgis_plugin/build.py (do not edit)."""\n'
 
 # Files never shipped: CLIs that import click/rich, test suites, caches.
@@ -53,8 +52,8 @@ SKIP_DIRS = {"__pycache__", "tests"}
 
 PIXXEL_GEO_SHIM = '''"""The pixxel_geo core client, vendored into the QGIS plugin by qgis_plugin/build.py.
 
-Only ``pixxel_geo.api`` (httpx only) and ``pixxel_geo.io.gdal_options`` (the GDAL path
-builders, standard library only) ship here: no numpy, rasterio or geopandas.
+Only ``pixxel_geo.api`` (httpx only) and ``pixxel_geo.io``'s local range server, range reader
+and zip index (standard library and httpx) ship here: no numpy, rasterio or geopandas.
 """
 
 from ._version import __version__

@@ -247,6 +247,8 @@ class LocalRangeServer:
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
+        self._inflight = 0
+        self._idle = threading.Condition()
 
     # -- life cycle -------------------------------------------------------------------------
     @property
@@ -274,13 +276,21 @@ class LocalRangeServer:
         """Serve in this thread until :meth:`close` is called from another (the CLI)."""
         self._httpd.serve_forever()
 
-    def close(self) -> None:
-        """Stop serving and release the port."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop serving, wait up to ``timeout`` s for requests being answered, release the port."""
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
         self._httpd.server_close()
+        with self._idle:
+            self._idle.wait_for(lambda: self._inflight == 0, timeout=timeout)
+
+    def _track(self, delta: int) -> None:
+        with self._idle:
+            self._inflight += delta
+            if not self._inflight:
+                self._idle.notify_all()
 
     def __enter__(self) -> LocalRangeServer:
         return self.start()
@@ -504,11 +514,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(bytes(body))
 
+    def _tracked(self) -> None:
+        owner = self.server.owner
+        owner._track(1)
+        try:
+            self._serve()
+        finally:
+            owner._track(-1)
+
     def do_HEAD(self) -> None:
-        self._serve()
+        self._tracked()
 
     def do_GET(self) -> None:
-        self._serve()
+        self._tracked()
 
 
 _shared_lock = threading.Lock()

@@ -50,12 +50,12 @@ class PixxelPlugin:
         QgsProject.instance().readProject.connect(self.project_read)
 
     def project_read(self, *_: Any) -> None:
-        """Re-sign the plugin's streamed layers of a project just opened (their URLs may have expired)."""
+        """Point the streamed layers of a project just opened at this session's local range server."""
         if self.dock is None:
             return
         saved = layers.pixxel_layers(QgsProject.instance().mapLayers().values())
         if saved:
-            self.dock.resign_layers(saved)
+            self.dock.restore_layers(saved)
 
     def unload(self) -> None:
         """Remove everything initGui added and cancel running tasks."""
@@ -69,6 +69,7 @@ class PixxelPlugin:
             self.action.deleteLater()
             self.action = None
         if self.dock is not None:
+            self.dock.close_stream()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
