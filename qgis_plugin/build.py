@@ -2,7 +2,8 @@
 
 The plugin needs the pure-Python core client (``pixxel_geo.api``), the core's
 local range server with its range reader and zip index (``pixxel_geo/io/localserver.py``,
-``reader.py``, ``zipindex.py``: standard library and httpx only at module level) and httpx with its pure-Python dependencies. They ship inside the zip under
+``reader.py``, ``zipindex.py``: standard library and httpx only at module level) and
+httpx with its pure-Python dependencies. They ship inside the zip under
 ``pixxel_plugin/_vendor/``, with every import of a vendored package rewritten to
 a relative import (``import httpx`` becomes ``from .. import httpx``), so
 nothing is added to ``sys.path`` and nothing can shadow another plugin's

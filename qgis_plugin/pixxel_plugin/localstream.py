@@ -24,6 +24,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
+
 from qgis.core import QgsPathResolver
 
 from ._vendor import pixxel_geo as px

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,8 @@ class PixxelPlugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        # QGIS forgets the modules its import hook saw; vendored ones imported lazily on other
+        # threads (httpcore's connection backends, first used by the local server) go too.
+        vendor = f"{__package__}._vendor"
+        for name in [m for m in sys.modules if m == vendor or m.startswith(vendor + ".")]:
+            del sys.modules[name]
