@@ -170,6 +170,7 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
         _licenses(site_packages, name, vendor_dir / "licenses")
     core = vendor_dir / "pixxel_geo"
     _copy_tree(REPO / "pixxel_geo" / "api", core / "api", "pixxel_geo")
+    _copy_tree(REPO / "pixxel_geo" / "transfer", core / "transfer", "pixxel_geo")  # one downloader: the core's
     shutil.copy2(REPO / "pixxel_geo" / "_version.py", core / "_version.py")
     for module in CORE_MODULES:
         target = core / module

@@ -27,7 +27,7 @@ from qgis.PyQt.QtWidgets import QDockWidget, QFileDialog, QTableWidgetItem
 from . import layers, service, settings
 from ._vendor import pixxel_geo as px
 from ._vendor.pixxel_geo import redact_urls
-from .filefetch import fetch_to_file, safe_file_stem
+from .filefetch import download_product, product_path
 from .localstream import StreamServer
 from .tasks import FunctionTask, TaskRunner
 from .ui import PanelWidgets
@@ -459,11 +459,7 @@ class PixxelDock(QDockWidget):
             self.w.folder_edit.setText(folder)
 
     def download_selected(self) -> list[FunctionTask]:
-        """Download each selected product to ``<folder>/<item_id>.zip`` (one task each).
-
-        The item id comes from the API: it is made a plain file name first (see
-        :func:`~pixxel_plugin.filefetch.safe_file_stem`), so it cannot leave the folder.
-        """
+        """Download each selected product to ``<folder>/pixxel-<catalog id>.zip`` (one task each)."""
         folder = Path(self.w.folder_edit.text().strip()).expanduser()
         if not self.w.folder_edit.text().strip() or not folder.is_dir():
             self.notify(f"Choose an existing download folder first (got {str(folder)!r}).", Qgis.Warning)
@@ -473,27 +469,30 @@ class PixxelDock(QDockWidget):
         return [t for c in chosen if (t := self.download(c, folder)) is not None]
 
     def download(self, catalog: Any, folder: Path) -> FunctionTask | None:
-        """Stream one product to ``folder/<item_id>.zip`` through QGIS's network stack, with progress.
+        """Download one product into ``folder`` with the core's transfer engine, with progress.
 
-        The file name is :func:`safe_file_stem` of the API-supplied item id (an absolute
-        path or ``../`` in it cannot escape ``folder``).
+        Resumable (run it again after a failure or cancel), verified against the server's
+        SHA-256, re-signed when the URL expires, placed atomically; see :mod:`pixxel_plugin.filefetch`.
         """
-        dest = folder / f"{safe_file_stem(catalog.item_id, catalog.id)}.zip"
-        known = self._download_ids.get(catalog.id)
+        dest = product_path(folder, catalog.id)
 
         def work(target: service.ApiTarget, task: FunctionTask) -> Any:
-            product = service.signed_url(target, catalog.id, known, feedback=task.feedback)
+            known = self._download_ids.get(catalog.id)
             task.setProgress(1.0)
 
             def progress(done: int, total: int) -> None:
                 task.setProgress(1.0 + 99.0 * done / max(total, 1))
 
-            fetch_to_file(product.signed_url, dest, progress, task.feedback)
-            return product
+            def remember(download_id: str) -> None:  # from the worker: a resume reuses it, even after a failure
+                self._download_ids[catalog.id] = download_id
 
-        def done(product: service.SignedProduct) -> None:
-            self._download_ids[catalog.id] = product.download_id
-            self.notify(f"Downloaded {dest.name} to {dest.parent}.", Qgis.Success)
-            self.download_finished.emit(str(dest))
+            result = download_product(target, catalog.id, folder, known, progress, task.feedback, remember)
+            task.setProgress(100.0)
+            return result
+
+        def done(result: Any) -> None:
+            self._download_ids[catalog.id] = result.download_id
+            self.notify(f"Downloaded {result.path.name} to {result.path.parent}.", Qgis.Success)
+            self.download_finished.emit(str(result.path))
 
         return self._submit(f"Pixxel: download {dest.name}", work, done, f"Download of {dest.name} failed")
