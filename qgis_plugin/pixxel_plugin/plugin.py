@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qgis.core import QgsProject
+from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from . import layers
 from .panel import PixxelDock
+from .processing_provider import PixxelProvider
 from .tasks import TaskRunner
 
 __all__ = ["PixxelPlugin"]
@@ -33,6 +34,7 @@ class PixxelPlugin:
         self.runner: TaskRunner | None = None
         self.dock: PixxelDock | None = None
         self.action: QAction | None = None
+        self.provider: PixxelProvider | None = None
 
     def initGui(self) -> None:
         """Create the action and the (hidden) dock; watch for projects being opened."""
@@ -49,6 +51,13 @@ class PixxelPlugin:
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(MENU, self.action)
         QgsProject.instance().readProject.connect(self.project_read)
+        self.initProcessing()
+
+    def initProcessing(self) -> None:
+        """Add the Pixxel algorithms to the Processing toolbox (once)."""
+        if self.provider is None:
+            self.provider = PixxelProvider(self)
+            QgsApplication.processingRegistry().addProvider(self.provider)
 
     def project_read(self, *_: Any) -> None:
         """Point the streamed layers of a project just opened at this session's local range server."""
@@ -62,6 +71,9 @@ class PixxelPlugin:
         """Remove everything initGui added and cancel running tasks."""
         with contextlib.suppress(TypeError):  # not connected (initGui failed half-way)
             QgsProject.instance().readProject.disconnect(self.project_read)
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
         if self.runner is not None:
             self.runner.cancel_all()
         if self.action is not None:

@@ -127,7 +127,7 @@ def test_download_is_re_signed_when_its_url_expires(
     wait_idle(qtbot, dock)
     catalog = dock.catalogs[0]
     # 53 MB in more parts than connections: later parts start after the URL expired.
-    sandbox.set_faults(url_lifetime=1.5, bandwidth=10e6)
+    sandbox.set_faults(url_lifetime=2.0, bandwidth=4e6)  # ~3.3 s in all: one renewal
     dock._download_ids[catalog.id] = _fresh_download(sandbox, catalog.id)
     time.sleep(0.5)  # let the sandbox's download finish preparing
     sandbox.reset_requests()
