@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     download.add_parser(sub)
 
+    from pixxel_geo.cli import serve
+
+    serve.add_parser(sub)
+
     p = sub.add_parser("sandbox", help="run the local Pixxel API sandbox", add_help=False)
     p.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     p.set_defaults(handler=None, local="sandbox")
