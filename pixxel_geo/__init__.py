@@ -47,7 +47,9 @@ from pixxel_geo.api.errors import (
     DownloadFailedError,
     IntegrityError,
     InvalidInputError,
+    MalformedResponseError,
     MemberNotFoundError,
+    MissingDependencyError,
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
@@ -76,14 +78,19 @@ _LAZY = {
     "QUALITY_FLAGS": "pixxel_geo.io.quality",
     "UncalibratedWarning": "pixxel_geo.io.calibration",
     "PixxelFileSystem": "pixxel_geo.io.filesystem",
+    "LocalRangeServer": "pixxel_geo.io.localserver",
     "gdal_path": "pixxel_geo.io.raster",
+    "indices": "pixxel_geo.io.indices",
+    "local_gdal_path": "pixxel_geo.io.localserver",
     "open_dataset": "pixxel_geo.io.dataset",
     "open_quality_mask": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
     "read_vector": "pixxel_geo.io.vector",
+    "serve": "pixxel_geo.io.localserver",
     "spectrum": "pixxel_geo.io.quicklook",
+    "stack": "pixxel_geo.io.stack",
     "widgets": "pixxel_geo.widgets",
 }
 
@@ -92,7 +99,15 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'pixxel_geo' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        from pixxel_geo._extras import missing_extra
+
+        error = missing_extra(exc, f"px.{name}", prefer="widgets" if name == "widgets" else "io")
+        if error is None:
+            raise
+        raise error from None
     value = module if name == "widgets" else getattr(module, name)
     globals()[name] = value
     return value
@@ -127,7 +142,10 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "Finished",
     "IntegrityError",
     "InvalidInputError",
+    "LocalRangeServer",
+    "MalformedResponseError",
     "MemberNotFoundError",
+    "MissingDependencyError",
     "MultipleProductsError",
     "NetworkError",
     "NotFoundError",
@@ -156,6 +174,8 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "WaitTimeoutError",
     "__version__",
     "gdal_path",
+    "indices",
+    "local_gdal_path",
     "open_dataset",
     "open_quality_mask",
     "open_raster",
@@ -164,5 +184,7 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "read_vector",
     "redact_url",
     "redact_urls",
+    "serve",
     "spectrum",
+    "stack",
 ]

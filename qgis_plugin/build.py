@@ -1,9 +1,9 @@
 """Build the QGIS plugin zip: ``python qgis_plugin/build.py [--out dist/]``.
 
 The plugin needs the pure-Python core client (``pixxel_geo.api``), the core's
-GDAL path builders (``pixxel_geo/io/gdal_options.py`` alone: it imports only the
-standard library at module level, rasterio only inside functions the plugin never
-calls) and httpx with its pure-Python dependencies. They ship inside the zip under
+local range server with its range reader and zip index (``pixxel_geo/io/localserver.py``,
+``reader.py``, ``zipindex.py``: standard library and httpx only at module level) and
+httpx with its pure-Python dependencies. They ship inside the zip under
 ``pixxel_plugin/_vendor/``, with every import of a vendored package rewritten to
 a relative import (``import httpx`` becomes ``from .. import httpx``), so
 nothing is added to ``sys.path`` and nothing can shadow another plugin's
@@ -44,7 +44,7 @@ VENDORED = (*THIRD_PARTY, "pixxel_geo")
 
 # Single modules of the core shipped besides pixxel_geo/api (each must import nothing heavy at
 # module level); their package gets a docstring-only __init__.py, not the real (heavy) one.
-CORE_MODULES = ("io/gdal_options.py",)
+CORE_MODULES = ("io/localserver.py", "io/reader.py", "io/zipindex.py")
 CORE_PACKAGE_INIT = '"""Part of pixxel_geo vendored into the QGIS plugin by qgis_plugin/build.py (do not edit)."""\n'
 
 # Files never shipped: CLIs that import click/rich, test suites, caches.
@@ -53,8 +53,8 @@ SKIP_DIRS = {"__pycache__", "tests"}
 
 PIXXEL_GEO_SHIM = '''"""The pixxel_geo core client, vendored into the QGIS plugin by qgis_plugin/build.py.
 
-Only ``pixxel_geo.api`` (httpx only) and ``pixxel_geo.io.gdal_options`` (the GDAL path
-builders, standard library only) ship here: no numpy, rasterio or geopandas.
+Only ``pixxel_geo.api`` (httpx only) and ``pixxel_geo.io``'s local range server, range reader
+and zip index (standard library and httpx) ship here: no numpy, rasterio or geopandas.
 """
 
 from ._version import __version__
@@ -170,6 +170,7 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
         _licenses(site_packages, name, vendor_dir / "licenses")
     core = vendor_dir / "pixxel_geo"
     _copy_tree(REPO / "pixxel_geo" / "api", core / "api", "pixxel_geo")
+    _copy_tree(REPO / "pixxel_geo" / "transfer", core / "transfer", "pixxel_geo")  # one downloader: the core's
     shutil.copy2(REPO / "pixxel_geo" / "_version.py", core / "_version.py")
     for module in CORE_MODULES:
         target = core / module
@@ -205,6 +206,10 @@ def _stage(staging: Path, site_packages: Path, version: str) -> Path:
     metadata = plugin / "metadata.txt"
     text = re.sub(r"(?m)^version=.*$", f"version={version}", metadata.read_text(encoding="utf-8"))
     metadata.write_text(text, encoding="utf-8")
+    # plugins.qgis.org refuses a zip without <plugin>/LICENSE (mandatory since June 2024).
+    if not (REPO / "LICENSE").is_file():
+        raise BuildError(f"{REPO / 'LICENSE'} is missing: the plugin zip must ship the license text.")
+    shutil.copy2(REPO / "LICENSE", plugin / "LICENSE")
     vendor(plugin, site_packages)
     return plugin
 

@@ -2,7 +2,7 @@
 # Quickstart 2: set up and run the whole test suite (fresh Debian 12): lint, types, tests,
 # the QGIS plugin inside real QGIS, and the JupyterLab panel in real Chromium.
 source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
-apt_install python3-venv python3-pip curl git qgis python3-qgis xvfb chromium fonts-dejavu-core
+apt_install python3-venv python3-pip curl git qgis python3-qgis gdal-bin xvfb chromium fonts-dejavu-core
 command -v npm >/dev/null || apt_install nodejs npm
 venv_install "all,test,docs"
 cd "$ROOT"

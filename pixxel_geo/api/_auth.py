@@ -22,6 +22,11 @@ class ApiKeyAuth:
         self._token = token
 
     @property
+    def malformed(self) -> bool:
+        """True if the token holds a character no token has (a space, a line break, non-ASCII)."""
+        return any(not (33 <= ord(c) <= 126) for c in self._token)
+
+    @property
     def header_value(self) -> str:
         return f"Bearer {self._token}"
 

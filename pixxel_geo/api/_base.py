@@ -7,7 +7,6 @@ Nothing here does I/O. :meth:`BaseClient.request` is a generator (see
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ import httpx
 from pixxel_geo._version import __version__
 from pixxel_geo.api._auth import ApiKeyAuth
 from pixxel_geo.api._config import ClientConfig
+from pixxel_geo.api._deadline import with_deadline
 from pixxel_geo.api._retry import parse_retry_after
 from pixxel_geo.api._steps import Operation, Sleep
 from pixxel_geo.api.errors import (
@@ -26,6 +26,7 @@ from pixxel_geo.api.errors import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    MalformedResponseError,
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
@@ -108,7 +109,7 @@ def error_from_response(response: httpx.Response, config: ClientConfig) -> APIEr
     code = api_message = details = None
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # not JSON, or JSON nested too deep to read
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         envelope = body["error"]
@@ -139,13 +140,18 @@ def error_from_response(response: httpx.Response, config: ClientConfig) -> APIEr
     return cls(message, **kwargs)
 
 
-def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> TransportError:
+def _transport_error(exc: httpx.RequestError, request: httpx.Request, timeout: float) -> TransportError:
     port = f":{request.url.port}" if request.url.port else ""
     where = f"{request.method} {request.url.scheme}://{request.url.host}{port}{request.url.path}"
     if isinstance(exc, httpx.TimeoutException):
         return RequestTimeoutError(
-            f"{where} timed out ({type(exc).__name__}). The server may be slow or unreachable; "
-            "try again or raise the client's timeout."
+            f"{where} timed out ({type(exc).__name__}): no complete answer within the client's timeout of "
+            f"{timeout:g} s. The server may be slow or unreachable; try again or raise the timeout."
+        )
+    if isinstance(exc, httpx.LocalProtocolError):
+        return NetworkError(
+            f"{where} could not be sent: {type(exc).__name__} (a header or URL the HTTP protocol does not allow). "
+            "Check the API key and API URL for stray spaces, line breaks or other control characters."
         )
     return NetworkError(f"{where} failed: {type(exc).__name__}. Check the API URL and your network connection.")
 
@@ -159,9 +165,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _may_have_arrived(exc: httpx.TransportError) -> bool:
+def _may_have_arrived(exc: httpx.RequestError) -> bool:
     """Whether a failed request could have reached the server before failing."""
-    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.LocalProtocolError)
 
 
 class BaseClient:
@@ -193,6 +199,11 @@ class BaseClient:
                 "No Pixxel API key: pass api_key=, set PIXXEL_API_KEY, or put api_key in "
                 "the config file (see pixxel_geo.api._config)."
             )
+        if authenticated and self._auth.malformed:
+            raise ConfigurationError(
+                f"The API key ({_key_origin(self.config)}) holds a space, a line break or another character "
+                "no Personal Access Token has. Copy the token again, without quotes or line breaks."
+            )
         url = httpx.URL(self.config.base_url + path)
         if authenticated and url.scheme == "http" and not _is_loopback(url.host):
             raise ConfigurationError(
@@ -217,6 +228,7 @@ class BaseClient:
         idempotent: bool | None = None,
         authenticated: bool = True,
         deadline: float | None = None,
+        decode: bool = True,
     ) -> Operation[Any]:
         """Send one API request with retries; return its decoded JSON body (or None).
 
@@ -229,22 +241,30 @@ class BaseClient:
         (a :class:`RateLimitError` carries ``retry_after``). A DELETE whose
         earlier attempt may have reached the server counts a 404 as done. With
         ``deadline`` (a :func:`time.monotonic` value), a retry that would wait
-        past it raises :class:`DeadlineReached` instead.
+        past it raises :class:`DeadlineReached` instead. With ``decode=False`` a
+        success's body is not read as JSON (a DELETE's answer says nothing more).
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "OPTIONS", "DELETE", "PUT"}
         policy = self.config.retry
+        # One deadline for the whole call, retries included: a server dripping bytes or
+        # asking for retry after retry cannot hold the caller past the client's timeout.
+        call_deadline = time.monotonic() + self.config.timeout
+        limit = call_deadline if deadline is None else min(call_deadline, deadline)
         attempt = 0
         maybe_done = False  # an earlier attempt may have acted on the server
         while True:
             request = self.build_request(method, path, params=params, json_body=json_body, authenticated=authenticated)
+            with_deadline(request, limit, self.config.timeout)
             started = time.monotonic()
             error: PixxelError
             retry_after: float | None = None
             try:
                 response: httpx.Response = yield request
-            except httpx.TransportError as exc:
-                error = _transport_error(exc, request)
+            except httpx.DecodingError as exc:
+                raise _undecodable(request, exc) from None
+            except httpx.RequestError as exc:
+                error = _transport_error(exc, request, self.config.timeout)
                 logger.debug("%s %s -> %s", method, path, type(exc).__name__)
                 ambiguous = _may_have_arrived(exc)
                 retryable = idempotent or not ambiguous
@@ -252,7 +272,7 @@ class BaseClient:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
                 if response.is_success:
-                    return _decode(response)
+                    return _decode(response) if decode else None
                 if response.status_code == 404 and maybe_done and method.upper() == "DELETE":
                     logger.debug("%s %s -> 404 after a lost answer: already deleted", method, path)
                     return None
@@ -272,7 +292,21 @@ class BaseClient:
                 raise DeadlineReached(error)
             if retry_after is not None and retry_after > policy.backoff_cap:
                 raise _asked_to_wait(error, retry_after)
+            if time.monotonic() + delay >= call_deadline:
+                _out_of_time(error, attempt, self.config.timeout)
+                if not idempotent and ambiguous:
+                    raise AmbiguousRequestError(error)
+                raise error
             yield Sleep(delay)
+
+
+def _out_of_time(error: PixxelError, attempts: int, timeout: float) -> None:
+    """Say in ``error`` that retrying would pass the client's timeout."""
+    error.message += (
+        f" Gave up after {attempts} attempt(s): another would end past the client's timeout of {timeout:g} s "
+        "(raise it with timeout= or --timeout to let the client retry longer)."
+    )
+    error.args = (error.message,)
 
 
 def _asked_to_wait(error: PixxelError, retry_after: float) -> PixxelError:
@@ -288,15 +322,28 @@ def _asked_to_wait(error: PixxelError, retry_after: float) -> PixxelError:
     return error
 
 
+def _undecodable(request: httpx.Request, exc: httpx.DecodingError) -> MalformedResponseError:
+    """A body that does not decode as its ``Content-Encoding`` says (a gzip header on plain bytes)."""
+    return MalformedResponseError(
+        f"{request.method} {request.url.path} answered with a body that does not decode as its "
+        f"Content-Encoding header says ({type(exc).__name__}: {exc}). A proxy between you and the API may "
+        "be altering answers; check the API URL, or try again later.",
+        status_code=0,
+        method=request.method,
+        path=request.url.path,
+    )
+
+
 def _decode(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        raise ServerError(
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        problem = "JSON nested too deep to read" if isinstance(exc, RecursionError) else "a body that is not JSON"
+        raise MalformedResponseError(
             f"{response.request.method} {response.request.url.path} answered "
-            f"{response.status_code} with a body that is not JSON. Is the API URL right?",
+            f"{response.status_code} with {problem}. Is the API URL right?",
             status_code=response.status_code,
             method=response.request.method,
             path=response.request.url.path,

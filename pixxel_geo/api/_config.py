@@ -25,11 +25,20 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from pixxel_geo.api._redact import mask_token
 from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import ConfigurationError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "ClientConfig", "config_file_path", "resolve_config"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "ClientConfig",
+    "check_base_url",
+    "config_file_path",
+    "resolve_config",
+]
 
 DEFAULT_BASE_URL = "https://api.pixxel.space"
 DEFAULT_TIMEOUT = 30.0
@@ -51,6 +60,7 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
+        check_base_url(self.base_url)
         _check_timeout(self.timeout)
         if not isinstance(self.retry, RetryPolicy):
             raise ConfigurationError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
@@ -99,6 +109,9 @@ def resolve_config(
         >>> resolve_config(api_key="k", base_url="http://127.0.0.1:8000/").base_url
         'http://127.0.0.1:8000'
     """
+    for name, value in (("api_key", api_key), ("base_url", base_url)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}.")
     file_values: dict[str, object] | None = None
 
     def from_file(key: str) -> str | None:
@@ -120,8 +133,7 @@ def resolve_config(
             source = f"the config file {config_file_path()}"
 
     url = _clean(base_url) or _clean(os.environ.get("PIXXEL_API_URL")) or from_file("base_url") or DEFAULT_BASE_URL
-    if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"The API URL {url!r} is not an http(s) URL. Use e.g. {DEFAULT_BASE_URL}.")
+    check_base_url(url)
     if timeout is not None:
         _check_timeout(timeout)
     if retry is not None and not isinstance(retry, RetryPolicy):
@@ -133,6 +145,36 @@ def resolve_config(
         timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
         retry=retry or RetryPolicy(),
     )
+
+
+def check_base_url(url: object) -> None:
+    """Refuse an API URL that is not ``http(s)://host[:port][/path]``, naming what is wrong.
+
+    Raises:
+        ConfigurationError: not http(s), spaces or control characters, a bad port, no host.
+
+    Example:
+        >>> check_base_url("http://127.0.0.1:8000")
+        >>> check_base_url("http://127.0.0.1:abc")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pixxel_geo.api.errors.ConfigurationError: The API URL 'http://127.0.0.1:abc' is not valid (Invalid port: ...
+    """
+    example = f"Use e.g. {DEFAULT_BASE_URL}."
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"The API URL {url!r} is not an http(s) URL. {example}")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ConfigurationError(f"The API URL {url!r} holds a space or a control character: remove it. {example}")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"The API URL {url!r} is not valid ({exc}). {example}") from None
+    if not parsed.host:
+        raise ConfigurationError(f"The API URL {url!r} names no host. {example}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ConfigurationError(f"The API URL {url!r} has port {parsed.port}, outside 1–65535. {example}")
+    if parsed.query or parsed.fragment:
+        raise ConfigurationError(f"The API URL {url!r} has a query or fragment; give only scheme, host and path.")
 
 
 def _clean(value: str | None) -> str | None:

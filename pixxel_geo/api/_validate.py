@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from pixxel_geo.api.errors import InvalidInputError
 
-__all__ = ["STORE_TYPES", "check_bbox", "check_id", "check_ids", "exactly_one_id_list", "path_segment"]
+__all__ = [
+    "MAX_CONNECTIONS",
+    "STORE_TYPES",
+    "check_bbox",
+    "check_callback",
+    "check_connections",
+    "check_destination",
+    "check_flag",
+    "check_id",
+    "check_ids",
+    "exactly_one_id_list",
+    "path_segment",
+    "safe_id",
+]
+
+MAX_CONNECTIONS = 64
 
 STORE_TYPES = ("S3", "GCS", "AZBLOB")
 
@@ -22,6 +40,22 @@ def check_id(value: Any, what: str) -> str:
 
 
 _PATH_UNSAFE = ("/", "?", "#", "\\")
+
+
+def safe_id(value: Any, what: str) -> str:
+    """A non-empty id with nothing that could change which resource a URL names (see :func:`path_segment`).
+
+    Example:
+        >>> safe_id("d-1", "delivery_id")
+        'd-1'
+    """
+    text = check_id(value, what)
+    if text in {".", ".."} or any(c in _PATH_UNSAFE or c.isspace() or ord(c) < 32 for c in text):
+        raise InvalidInputError(
+            f"{what} {value!r} is not a valid id: ids contain no '/', '?', '#', '\\' or spaces "
+            "and are not '.' or '..'. Pass the id exactly as the API returned it."
+        )
+    return text
 
 
 def path_segment(value: Any, what: str, reserved: Iterable[str] = ()) -> str:
@@ -55,6 +89,8 @@ def check_ids(values: Iterable[Any] | str | None, what: str) -> list[str]:
         return []
     if isinstance(values, str):
         values = [values]
+    if isinstance(values, bytes | Mapping) or not isinstance(values, Iterable):
+        raise InvalidInputError(f"{what} must be a list of ids (strings), got {type(values).__name__} {values!r}.")
     ids: list[str] = []
     for value in values:
         checked = check_id(value, f"each of {what}")
@@ -76,11 +112,14 @@ def exactly_one_id_list(
     items = check_ids(order_item_ids, "order_item_ids")
     if catalogs and items:
         raise InvalidInputError(
-            "Give either catalog_ids or order_item_ids, not both: the API takes one kind per request. "
+            "Give exactly one of catalog_ids or order_item_ids, not both: the API takes one kind per request. "
             "Make two requests instead."
         )
     if not catalogs and not items:
-        raise InvalidInputError("Give at least one catalog id (catalog_ids=) or order item id (order_item_ids=).")
+        raise InvalidInputError(
+            "Give exactly one of catalog_ids or order_item_ids, with at least one id "
+            "(catalog_ids=[...] or order_item_ids=[...])."
+        )
     return catalogs, items
 
 
@@ -115,3 +154,59 @@ def check_store_type(value: Any) -> str:
     if text not in STORE_TYPES:
         raise InvalidInputError(f"Store type must be one of {', '.join(STORE_TYPES)}, got {value!r}.")
     return text
+
+
+def check_flag(value: Any, what: str) -> bool:
+    """``True`` or ``False`` exactly (``"no"`` is truthy: refusing it avoids a surprise)."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be True or False, got {value!r}.")
+    return value
+
+
+def check_callback(value: Any, what: str = "on_event") -> Callable[..., Any] | None:
+    """``None`` or something callable (checked before the work starts, not at the first event)."""
+    if value is not None and not callable(value):
+        raise InvalidInputError(f"{what} must be a function taking one event, or None; got {value!r}.")
+    return value
+
+
+def check_connections(value: Any) -> int:
+    """Parallel connections: a whole number from 1 to :data:`MAX_CONNECTIONS`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONNECTIONS:
+        raise InvalidInputError(
+            f"connections must be a whole number from 1 to {MAX_CONNECTIONS}, got {value!r} "
+            "(8, the default, suits most links)."
+        )
+    return value
+
+
+def check_destination(dest: Any) -> Path:
+    """A folder that is, or can be created as, a writable folder; checked before any request.
+
+    The nearest existing folder gets a probe file (created and removed at once), which
+    also catches read-only mounts that permission bits do not show.
+
+    Example:
+        >>> check_destination(".")
+        PosixPath('.')
+    """
+    if (isinstance(dest, str) and not dest.strip()) or not isinstance(dest, str | os.PathLike):
+        raise InvalidInputError(f"dest must be a folder path (a non-empty string or Path), got {dest!r}.")
+    path = Path(dest)
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is" if existing == path else f"lies inside {str(existing)!r}, which is"
+        raise InvalidInputError(f"dest {str(path)!r} {where} a file, not a folder. Give a folder to write into.")
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".pixxel-probe-"):
+            pass
+    except OSError as exc:
+        raise InvalidInputError(
+            f"dest {str(path)!r}: cannot write into {str(existing)!r} ({exc.strerror or type(exc).__name__}). "
+            "Give a folder you can write to."
+        ) from None
+    return path

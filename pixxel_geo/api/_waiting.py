@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,19 +20,30 @@ def _positive(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """Poll intervals: start near ``first`` seconds, grow by ``factor``, never above ``cap``.
+    """When waits poll: about every ``first`` seconds for ``steady`` seconds, then backing off.
+
+    Each gap is drawn at random from ``[base, base * (1 + jitter)]`` (never above
+    ``cap``), so many clients started together do not poll in lockstep. ``base``
+    stays at ``first`` for the first ``steady`` seconds of a wait, then grows by
+    ``factor`` per poll up to ``cap``. With the defaults a wait of up to a minute
+    polls at most once a second (gaps of 1–1.5 s) and notices a change about
+    0.6 s after it happens (the median); longer waits back off to a poll every
+    8–12 s.
 
     ``first`` and ``cap`` must be > 0 (a zero interval would poll in a tight
-    loop), ``cap >= first`` and ``factor >= 1``.
+    loop), ``cap >= first``, ``factor >= 1``, ``steady >= 0`` and ``jitter >= 0``.
 
     Example:
-        >>> list(PollSchedule(first=1, factor=2, cap=5).intervals(timeout=100))[:5]
+        >>> from itertools import islice
+        >>> list(islice(PollSchedule(first=1, factor=2, cap=5, steady=0, jitter=0).intervals(timeout=100), 5))
         [1.0, 2.0, 4.0, 5.0, 5.0]
     """
 
     first: float = 1.0
     factor: float = 1.5
     cap: float = 12.0
+    steady: float = 60.0
+    jitter: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("first", "cap"):
@@ -41,28 +53,47 @@ class PollSchedule:
             raise ConfigurationError(f"PollSchedule(factor={self.factor!r}): give a number >= 1.")
         if self.cap < self.first:
             raise ConfigurationError(f"PollSchedule(cap={self.cap!r}) is below first={self.first!r}: raise cap.")
+        for name in ("steady", "jitter"):
+            value = getattr(self, name)
+            if not (_positive(value) or value == 0) or isinstance(value, bool):
+                raise ConfigurationError(f"PollSchedule({name}={value!r}): give a finite number >= 0.")
 
-    def intervals(self, timeout: float | None = None, *, deadline: float | None = None) -> Iterator[float]:
+    def intervals(
+        self, timeout: float | None = None, *, deadline: float | None = None, rng: random.Random | None = None
+    ) -> Iterator[float]:
         """Sleep lengths until ``timeout`` seconds from now (or until ``deadline``, a
         :func:`time.monotonic` value); the last one is clipped to it. The deadline is
         fixed when this is called, not when the first interval is taken. With neither,
-        the intervals never end.
+        the intervals never end. ``rng`` draws the jitter (a seeded
+        :class:`random.Random` makes the schedule reproducible).
         """
         if deadline is None:
             deadline = deadline_after(timeout)
-        return self._until(deadline)
+        return self._until(deadline, rng or random.Random())
 
-    def _until(self, deadline: float | None) -> Iterator[float]:
-        interval = self.first
+    def gaps(self, rng: random.Random) -> Iterator[float]:
+        """The unclipped gaps between polls, forever (what :meth:`intervals` clips to a deadline)."""
+        base = self.first
+        elapsed = 0.0
         while True:
+            low, high = base, base * (1 + self.jitter)
+            if high > self.cap:  # keep the spread at the cap, so long waits stay out of step too
+                low, high = max(self.first, self.cap / (1 + self.jitter)), self.cap
+            gap = low + (high - low) * rng.random()
+            elapsed += gap
+            yield float(gap)
+            if elapsed >= self.steady:
+                base = min(self.cap, base * self.factor)
+
+    def _until(self, deadline: float | None, rng: random.Random) -> Iterator[float]:
+        for gap in self.gaps(rng):
             if deadline is None:
-                yield float(interval)
-            else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                yield float(min(interval, remaining))
-            interval = min(self.cap, interval * self.factor)
+                yield gap
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            yield float(min(gap, remaining))
 
 
 def check_wait_timeout(timeout: Any) -> float | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._validate import check_bbox, check_ids, path_segment
@@ -19,10 +21,58 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCatalogs", "CatalogOperations", "Catalogs", "search_body"]
 
 
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_RFC3339 = re.compile(rf"{_DATE}(?:[Tt ]\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?(?:[Zz]|[+-]\d{{2}}:\d{{2}}))?")
+_DATETIME_HELP = (
+    "Give an RFC 3339 date-time ('2024-01-01T00:00:00Z', with Z or an offset such as +05:30), "
+    "or an interval 'start/end' with '..' for an open end ('2024-01-01T00:00:00Z/..')."
+)
+
+
+def _parse_rfc3339(text: str, whole: str) -> dt.datetime:
+    """An RFC 3339 date-time (or full-date, taken as midnight UTC) as an aware datetime."""
+    if not _RFC3339.fullmatch(text):
+        raise InvalidInputError(f"datetime {whole!r}: {text!r} is not RFC 3339. {_DATETIME_HELP}")
+    try:
+        parsed = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(f"datetime {whole!r}: {text!r} is not a real date and time. {_DATETIME_HELP}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def check_datetime_text(value: str) -> str:
+    """An RFC 3339 instant or interval, checked here rather than left to the server.
+
+    Example:
+        >>> check_datetime_text("2024-01-01T00:00:00Z/..")
+        '2024-01-01T00:00:00Z/..'
+    """
+    text = value.strip()
+    parts = text.split("/")
+    if not text or len(parts) > 2:
+        raise InvalidInputError(f"datetime {value!r} is not an instant or a 'start/end' interval. {_DATETIME_HELP}")
+    if len(parts) == 1:
+        _parse_rfc3339(text, value)
+        return text
+    start, end = (p.strip() for p in parts)
+    if start in {"", ".."} and end in {"", ".."}:
+        raise InvalidInputError(
+            f"datetime {value!r} is open at both ends: give a start or an end, or leave datetime unset."
+        )
+    begins = None if start in {"", ".."} else _parse_rfc3339(start, value)
+    ends = None if end in {"", ".."} else _parse_rfc3339(end, value)
+    if begins is not None and ends is not None and ends < begins:
+        raise InvalidInputError(f"datetime {value!r} ends before it starts: swap the two ends.")
+    return text
+
+
 def _instant(value: Any) -> str:
     """One end of a datetime filter as RFC 3339 text (naive datetimes and dates are UTC)."""
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()
+        if text not in {"", ".."}:
+            _parse_rfc3339(text, value)
+        return text
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -48,13 +98,17 @@ def _datetime_text(value: Any) -> str | None:
                 "A datetime interval open at both ends filters nothing and the API refuses it: "
                 "give a start or an end, or leave datetime unset."
             )
-        return f"{start}/{end}"
-    return _instant(value) or None
+        return check_datetime_text(f"{start}/{end}")
+    if isinstance(value, str):
+        return check_datetime_text(value)
+    return _instant(value)
 
 
 def _sort_by(sort_by: Any) -> list[dict[str, str]]:
     """The schema's form of ``sort_by``: a list of ``{field: "ASC" | "DESC"}`` objects."""
     items = [sort_by] if isinstance(sort_by, str | Mapping) else sort_by
+    if isinstance(items, list | tuple) and not items:
+        raise InvalidInputError("sort_by is empty: give a field name such as 'datetime' or '-datetime', or None.")
     if not isinstance(items, list | tuple):
         raise InvalidInputError(f"sort_by must be a field name, a dict or a list of them, got {sort_by!r}.")
     result: list[dict[str, str]] = []
@@ -76,6 +130,32 @@ def _sort_by(sort_by: Any) -> list[dict[str, str]]:
                 f"{{'datetime': 'DESC'}}, got {item!r}."
             )
     return result
+
+
+_GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+def _geometry(value: Any) -> dict[str, Any]:
+    """A GeoJSON geometry dict (RFC 7946), checked for its type and coordinates."""
+    if not isinstance(value, dict) or "type" not in value:
+        raise InvalidInputError("intersects must be a GeoJSON geometry dict with a 'type'.")
+    kind = value["type"]
+    if kind == "GeometryCollection":
+        parts = value.get("geometries")
+        if not isinstance(parts, list) or not parts:
+            raise InvalidInputError("intersects: a GeoJSON GeometryCollection needs a non-empty 'geometries' list.")
+        for part in parts:
+            _geometry(part)
+        return value
+    if kind not in _GEOMETRY_TYPES:
+        raise InvalidInputError(
+            f"intersects: {kind!r} is not a GeoJSON geometry type; use one of {', '.join(_GEOMETRY_TYPES)} "
+            "or GeometryCollection (a Feature's geometry, not the Feature)."
+        )
+    coordinates = value.get("coordinates")
+    if not isinstance(coordinates, list) or not coordinates:
+        raise InvalidInputError(f"intersects: a GeoJSON {kind} needs a non-empty 'coordinates' list.")
+    return value
 
 
 def search_body(
@@ -104,9 +184,7 @@ def search_body(
     if bbox is not None:
         body["bbox"] = check_bbox(bbox)
     if intersects is not None:
-        if not isinstance(intersects, dict) or "type" not in intersects:
-            raise InvalidInputError("intersects must be a GeoJSON geometry dict with a 'type'.")
-        body["intersects"] = intersects
+        body["intersects"] = _geometry(intersects)
     when = _datetime_text(datetime)
     if when:
         body["datetime"] = when
@@ -114,11 +192,17 @@ def search_body(
         checked = check_ids(values, key)
         if checked:
             body[key] = checked
-    if query:
-        if not isinstance(query, dict):
-            raise InvalidInputError("query must be a dict such as {'cloudcover': {'lt': 10}}.")
-        body["query"] = query
-    if sort_by:
+    if query is not None:
+        if not isinstance(query, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, dict) and v for k, v in query.items()
+        ):
+            raise InvalidInputError(
+                f"query must map property names to {{operator: value}} dicts, such as "
+                f"{{'cloudcover': {{'lt': 10}}}}; got {query!r}."
+            )
+        if query:
+            body["query"] = query
+    if sort_by is not None:
         body["sort_by"] = _sort_by(sort_by)
     return body
 
@@ -142,18 +226,20 @@ class CatalogOperations:
                 idempotent=True,  # a search changes nothing
             )
 
-        yield from paginate(fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items)
+        yield from paginate(
+            fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items,
+            where="POST /v0/catalogs/search", what="catalog",
+        )  # fmt: skip
 
     def get(self, catalog_id: str) -> Operation[Catalog]:
-        answer = yield from self._base.request(
-            "GET", f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
-        )
-        return Catalog.from_api(answer)
+        path = f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
+        answer = yield from self._base.request("GET", path)
+        return Catalog.from_api(expect_resource(answer, f"GET {path}", "catalog"))
 
 
 def _check_limit(limit: int | None, max_items: int | None) -> None:
     for name, value in (("limit", limit), ("max_items", max_items)):
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InvalidInputError(f"{name} must be a positive integer, got {value!r}.")
 
 

@@ -18,8 +18,16 @@ import httpx
 
 from pixxel_geo.api._base import BaseClient
 from pixxel_geo.api._config import ClientConfig, resolve_config
+from pixxel_geo.api._deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api._steps import Emit, Operation, Sleep
+from pixxel_geo.api._validate import (
+    check_callback,
+    check_connections,
+    check_destination,
+    check_flag,
+    exactly_one_id_list,
+)
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
@@ -43,6 +51,8 @@ def _config_from(
 ) -> ClientConfig:
     if config is None:
         return resolve_config(api_key=api_key, base_url=base_url, timeout=timeout, retry=retry)
+    if not isinstance(config, ClientConfig):
+        raise ConfigurationError(f"config must be a ClientConfig, got {type(config).__name__}.")
     given = [name for name, value in (("api_key", api_key), ("base_url", base_url), ("timeout", timeout),
                                       ("retry", retry)) if value is not None]  # fmt: skip
     if given:
@@ -53,6 +63,28 @@ def _config_from(
     return config
 
 
+def _checked_parts(poll_schedule: Any, transport: Any, kind: type) -> PollSchedule:
+    if poll_schedule is not None and not isinstance(poll_schedule, PollSchedule):
+        raise ConfigurationError(f"poll_schedule must be a PollSchedule, got {type(poll_schedule).__name__}.")
+    if transport is not None and not isinstance(transport, kind):
+        raise ConfigurationError(
+            f"transport must be an {kind.__module__}.{kind.__name__}, got {type(transport).__name__}."
+        )
+    return poll_schedule or PollSchedule()
+
+
+def _check_download(
+    catalog_ids: Any, order_item_ids: Any, dest: Any, extract: Any, overwrite: Any, connections: Any, on_event: Any
+) -> tuple[list[str], list[str], Path]:
+    """Every argument of ``download`` checked before the download resource is created."""
+    catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
+    check_flag(extract, "extract")
+    check_flag(overwrite, "overwrite")
+    check_connections(connections)
+    check_callback(on_event)
+    return catalogs, items, check_destination(dest)
+
+
 class Client(BaseClient):
     """The Pixxel API client.
 
@@ -60,7 +92,8 @@ class Client(BaseClient):
         api_key: a Personal Access Token (with or without ``Bearer ``). Else
             ``PIXXEL_API_KEY``, else ``api_key`` in ``~/.config/pixxel/config.toml``.
         base_url: else ``PIXXEL_API_URL``, else ``https://api.pixxel.space``.
-        timeout: seconds per request (default 30).
+        timeout: seconds each call may take in all (default 30): connecting, the answer's
+            headers and body, and any retries; a server dripping bytes cannot stretch it.
         transport: an ``httpx.BaseTransport`` (tests, proxies, QGIS's network stack).
         retry: a :class:`RetryPolicy`.
         config: a resolved :class:`ClientConfig` instead of ``api_key``, ``base_url``,
@@ -86,8 +119,8 @@ class Client(BaseClient):
         poll_schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = poll_schedule or PollSchedule()
-        self._http = httpx.Client(transport=transport, **self._client_kwargs())
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.BaseTransport)
+        self._http = httpx.Client(transport=transport or default_transport(), **self._client_kwargs())
         self.stores = Stores(self)
         self.catalogs = Catalogs(self)
         self.order_items = OrderItems(self)
@@ -138,7 +171,8 @@ class Client(BaseClient):
             The archive's path, or the extracted files' paths with ``extract=True``.
 
         Raises:
-            InvalidInputError: bad arguments (before any request).
+            InvalidInputError: a bad argument (ids, ``dest`` a file or not writable, ``connections``
+                outside 1–64), found before any request.
             DownloadFailedError: the download resource failed.
             WaitTimeoutError: it was not ready in time.
             TransferError: the transfer failed (subclasses: IntegrityError, TransferCancelled,
@@ -151,8 +185,10 @@ class Client(BaseClient):
         """
         from pixxel_geo.transfer.products import download_products
 
+        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
+                                                  on_event)  # fmt: skip
         return download_products(
-            self, catalog_ids=catalog_ids, order_item_ids=order_item_ids, dest=dest,
+            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
             extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
         )  # fmt: skip
 
@@ -165,10 +201,18 @@ class Client(BaseClient):
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
             return None, None
+        deadline = step.extensions.get(DEADLINE)
         try:
-            return self._http.send(step), None
-        except httpx.TransportError as exc:
+            response = self._http.send(step, stream=True)
+            try:
+                if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
+                    response.stream = BoundedBody(response.stream, deadline, step)
+                response.read()
+            finally:
+                response.close()
+        except httpx.RequestError as exc:  # transport failures, and bodies that do not decode
             return None, exc
+        return response, None
 
     def _run(self, operation: Operation[T]) -> T:
         answer: Any = None
@@ -238,7 +282,7 @@ class AsyncClient(BaseClient):
         poll_schedule: PollSchedule | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = poll_schedule or PollSchedule()
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.AsyncBaseTransport)
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
         self.stores = AsyncStores(self)
         self.catalogs = AsyncCatalogs(self)
@@ -268,8 +312,10 @@ class AsyncClient(BaseClient):
         """Create a download resource, wait, and transfer it (see :meth:`Client.download`)."""
         from pixxel_geo.transfer.products import adownload_products
 
+        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
+                                                  on_event)  # fmt: skip
         return await adownload_products(
-            self, catalog_ids=catalog_ids, order_item_ids=order_item_ids, dest=dest,
+            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
             extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
         )  # fmt: skip
 
@@ -279,9 +325,14 @@ class AsyncClient(BaseClient):
         if isinstance(step, Sleep):
             await asyncio.sleep(step.seconds)
             return None, None
+        deadline = step.extensions.get(DEADLINE)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            return await self._http.send(step), None
-        except httpx.TransportError as exc:
+            async with asyncio.timeout(left):  # the whole exchange, headers and body
+                return await self._http.send(step), None
+        except TimeoutError:
+            return None, httpx.ReadTimeout("the answer did not arrive in time", request=step)
+        except httpx.RequestError as exc:  # transport failures, and bodies that do not decode
             return None, exc
 
     async def _run(self, operation: Operation[T]) -> T:

@@ -7,11 +7,18 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_items
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, check_ids, exactly_one_id_list
+from pixxel_geo.api._validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
-from pixxel_geo.api.errors import DeliveryFailedError, InvalidInputError, PixxelError, WaitTimeoutError
+from pixxel_geo.api.errors import (
+    DeliveryFailedError,
+    InvalidInputError,
+    NotFoundError,
+    PixxelError,
+    WaitTimeoutError,
+)
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
 from pixxel_geo.api.models import Delivery
 
@@ -24,6 +31,8 @@ __all__ = ["AsyncDeliveries", "Deliveries", "DeliveryOperations"]
 logger = logging.getLogger("pixxel_geo.api")
 
 DEFAULT_WAIT_TIMEOUT = 3600.0
+_MISSES_BEFORE_NOT_FOUND = 2
+"""A delivery id absent from this many polls in a row is unknown (one miss could be a lag)."""
 
 
 class DeliveryOperations:
@@ -49,9 +58,10 @@ class DeliveryOperations:
         }
         for key, value in params.items():
             if value is not None:
-                check_id(value, key)
+                params[key] = safe_id(value, key)
         body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params, deadline=deadline)
-        return [Delivery.from_api(d) for d in (body or {}).get("deliveries") or []]
+        items = expect_items(body, "deliveries", "GET /v0/catalogs/deliveries", "delivery", "delivery_id")
+        return [Delivery.from_api(d) for d in items]
 
     def _existing_ids(self, catalog_ids: builtins.list[str], order_item_ids: builtins.list[str]) -> Operation[set[str]]:
         ids: set[str] = set()
@@ -101,7 +111,9 @@ class DeliveryOperations:
                     raise _partly_created(ambiguous.error, kind, made, remaining) from None
                 yield Sleep(self._base.config.retry.delay(attempt))
                 continue
-            return made + [Delivery.from_api(d) for d in (answer or {}).get("deliveries") or []]
+            where = "POST /v0/catalogs/deliveries"
+            answered = expect_items(answer, "deliveries", where, "delivery", "delivery_id")
+            return made + [Delivery.from_api(d) for d in answered]
         raise AssertionError("unreachable: RetryPolicy.max_attempts is at least 1")  # pragma: no cover
 
     def _created_since(
@@ -138,7 +150,9 @@ class DeliveryOperations:
         if not ids:
             raise InvalidInputError("Give at least one delivery id to wait for.")
         timeout = check_wait_timeout(timeout)
+        check_callback(on_event)
         latest: dict[str, Delivery] = {}
+        missed: dict[str, int] = {}  # consecutive polls that did not find an id
         for delivery_id in ids:
             emit(on_event, Started(subject=delivery_id))
         deadline = deadline_after(timeout)  # fixed before the first poll
@@ -152,7 +166,9 @@ class DeliveryOperations:
             for delivery_id in pending:
                 delivery = fresh.get(delivery_id)
                 if delivery is None:
+                    missed[delivery_id] = missed.get(delivery_id, 0) + 1
                     continue
+                missed.pop(delivery_id, None)
                 previous = latest.get(delivery_id)
                 if (
                     previous is None
@@ -170,6 +186,9 @@ class DeliveryOperations:
                 latest[delivery_id] = delivery
                 if delivery.status.is_success:
                     emit(on_event, Finished(subject=delivery_id, detail=delivery.target_path or ""))
+            unknown = [i for i in ids if i not in latest and missed.get(i, 0) >= _MISSES_BEFORE_NOT_FOUND]
+            if unknown:
+                raise _not_found(unknown)
             if all(i in latest and latest[i].status.is_final for i in ids):
                 break
             sleep = next(intervals, None)
@@ -199,6 +218,17 @@ class DeliveryOperations:
                 if delivery.delivery_id == missing:
                     result[missing] = delivery
         return result
+
+
+def _not_found(unknown: list[str]) -> NotFoundError:
+    return NotFoundError(
+        f"No delivery {', '.join(unknown)} in this workspace (the API listed none with "
+        f"{'that id' if len(unknown) == 1 else 'those ids'} in {_MISSES_BEFORE_NOT_FOUND} polls). Check the id: "
+        "`pixxel-geo deliveries list` (or client.deliveries.list()) shows the workspace's deliveries.",
+        status_code=404,
+        method="GET",
+        path="/v0/catalogs/deliveries",
+    )
 
 
 def _wait_timeout(
@@ -289,12 +319,15 @@ class Deliveries:
     ) -> builtins.list[Delivery]:
         """Wait until every delivery is final; return them in the order asked.
 
-        Polls from ~1 s backing off to ~12 s, reporting ``StateChanged`` events.
+        Polls every 1–1.5 s (jittered) for the first minute, then backs off to 8–12 s,
+        reporting ``StateChanged`` events.
         ``timeout`` counts from the call, retries of a failing poll included;
         ``None`` waits without a limit.
 
         Raises:
             DeliveryFailedError: one ended FAILED (after all are final).
+            NotFoundError: an id the API does not list, in two polls in a row (no long wait
+                for a mistyped id).
             WaitTimeoutError: ``timeout`` seconds passed first.
         """
         return self._client._run(self._ops.wait(delivery_ids, timeout, on_event))

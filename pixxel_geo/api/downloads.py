@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pixxel_geo.api._answers import expect_resource, malformed
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, exactly_one_id_list, path_segment
+from pixxel_geo.api._validate import check_callback, check_id, exactly_one_id_list, path_segment
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
 from pixxel_geo.api.errors import DownloadFailedError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
@@ -49,18 +50,18 @@ class DownloadOperations:
             )
             error.args = (error.message,)
             raise error from None
-        return Download.from_api(answer)
+        return Download.from_api(expect_resource(answer, "POST /v0/catalogs/download", "download resource"))
 
     def get(self, download_id: str, deadline: float | None = None) -> Operation[Download]:
-        answer = yield from self._base.request(
-            "GET", f"/v0/catalogs/download/{path_segment(download_id, 'download_id')}", deadline=deadline
-        )
-        return Download.from_api(answer)
+        path = f"/v0/catalogs/download/{path_segment(download_id, 'download_id')}"
+        answer = yield from self._base.request("GET", path, deadline=deadline)
+        return Download.from_api(expect_resource(answer, f"GET {path}", "download resource"))
 
     def wait(self, download_id: str, timeout: float | None, on_event: EventCallback | None) -> Operation[Download]:
         download_id = check_id(download_id, "download_id")
         path_segment(download_id, "download_id")  # refuse a bad id before the first event
         timeout = check_wait_timeout(timeout)
+        check_callback(on_event)
         emit(on_event, Started(subject=download_id))
         previous: Download | None = None
         deadline = deadline_after(timeout)  # fixed before the first poll
@@ -92,7 +93,12 @@ class DownloadOperations:
                     "again, contact Pixxel support with this id.",
                     resource_id=download_id,
                 )
-            if download.signed_url:
+            # Only a known SUCCESS with a URL is ready: an unknown status never counts as
+            # success, whatever else the answer holds.
+            if download.status.is_success and download.signed_url:
+                if not download.signed_url.startswith(("https://", "http://")):
+                    where = f"GET /v0/catalogs/download/{download_id}"
+                    raise malformed(where, "status success and a signed_url that is not an http(s) URL")
                 emit(on_event, Finished(subject=download_id, detail="signed URL ready"))
                 return download
             sleep = next(intervals, None)

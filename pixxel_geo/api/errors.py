@@ -5,6 +5,7 @@
     PixxelError
     ├── InvalidInputError (ValueError)            bad arguments, caught before any request
     ├── ConfigurationError                         no API key, unreadable config file
+    │   └── MissingDependencyError                 (ImportError) an optional extra is not installed
     ├── APIError                                   the API answered with an error status
     │   ├── BadRequestError             400
     │   ├── AuthenticationError         401       (PermissionError)
@@ -13,6 +14,7 @@
     │   ├── ConflictError               409
     │   ├── RateLimitError              429
     │   └── ServerError                 5xx
+    │       └── MalformedResponseError              an answer the client cannot use (wrong shape, no id)
     ├── TransportError                             no usable answer from the server
     │   ├── NetworkError                           (ConnectionError)
     │   └── RequestTimeoutError                    (TimeoutError)
@@ -45,7 +47,9 @@ __all__ = [
     "DownloadFailedError",
     "IntegrityError",
     "InvalidInputError",
+    "MalformedResponseError",
     "MemberNotFoundError",
+    "MissingDependencyError",
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -80,6 +84,10 @@ class InvalidInputError(PixxelError, ValueError):
 
 class ConfigurationError(PixxelError):
     """The client cannot be configured (e.g. no API key anywhere)."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the ``pip install``."""
 
 
 class APIError(PixxelError):
@@ -146,6 +154,15 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx: the API failed."""
+
+
+class MalformedResponseError(ServerError):
+    """The API answered, but with a body the client cannot use.
+
+    Not JSON, a declared encoding the body does not have, JSON nested too
+    deep, the wrong type where an object or list belongs, or a resource
+    without a usable id. ``status_code`` is the answer's status.
+    """
 
 
 class TransportError(PixxelError):

@@ -45,11 +45,16 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _text(value: Any) -> str:
+    """A text field, "" when absent or null (never the string "None")."""
+    return "" if value is None else str(value)
+
+
 def _int(value: Any) -> int | None:
     """An integer, or ``None`` when the API sent nothing usable (never an exception)."""
     try:
         return None if value is None or isinstance(value, bool) else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e999 reads as infinity
         return None
 
 
@@ -95,7 +100,7 @@ class StoreConfigs:
     def from_api(cls, data: Any) -> StoreConfigs:
         data = _dict(data)
         return cls(
-            bucket=str(data.get("bucket", "")),
+            bucket=_text(data.get("bucket")),
             region=_str(data.get("region")),
             path_prefix=_str(data.get("path_prefix")),
         )
@@ -119,9 +124,9 @@ class Store:
     def from_api(cls, data: Any) -> Store:
         data = _dict(data)
         return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            type=str(data.get("type", "")),
+            id=_text(data.get("id")),
+            name=_text(data.get("name")),
+            type=_text(data.get("type")),
             configs=StoreConfigs.from_api(data.get("configs")),
             labels={str(k): str(v) for k, v in _dict(data.get("labels")).items()},
             created_at=parse_time(data.get("created_at")),
@@ -224,7 +229,7 @@ class Catalog:
         data = _dict(data)
         status = data.get("delivery_status")
         return cls(
-            id=str(data.get("id", "")),
+            id=_text(data.get("id")),
             details=_dict(data.get("details")),
             area=_float(data.get("area")),
             bandset_id=_str(data.get("bandset_id")),
@@ -301,7 +306,7 @@ class OrderItem:
     def from_api(cls, data: Any) -> OrderItem:
         data = _dict(data)
         return cls(
-            id=str(data.get("id", "")),
+            id=_text(data.get("id")),
             order_id=_str(data.get("order_id")),
             name=_str(data.get("name")),
             status=_str(data.get("status")),
@@ -323,7 +328,7 @@ class CloudDelivery:
     @classmethod
     def from_api(cls, data: Any) -> CloudDelivery:
         data = _dict(data)
-        return cls(config=str(data.get("config", "")), path=_str(data.get("path")))
+        return cls(config=_text(data.get("config")), path=_str(data.get("path")))
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,7 @@ class Delivery:
         data = _dict(data)
         cloud = data.get("cloud_delivery")
         return cls(
-            delivery_id=str(data.get("delivery_id", "")),
+            delivery_id=_text(data.get("delivery_id")),
             status=DeliveryStatus(data.get("status")),
             catalog_id=_str(data.get("catalog_id")),
             cloud_delivery=CloudDelivery.from_api(cloud) if isinstance(cloud, dict) else None,
@@ -401,7 +406,7 @@ class Download:
     def from_api(cls, data: Any) -> Download:
         data = _dict(data)
         return cls(
-            id=str(data.get("id", "")),
+            id=_text(data.get("id")),
             status=DownloadStatus(data.get("status")),
             signed_url=_str(data.get("signed_url")) or None,
             raw=data,
@@ -409,8 +414,8 @@ class Download:
 
     @property
     def ready(self) -> bool:
-        """True once a signed URL is available."""
-        return bool(self.signed_url)
+        """True once the status is SUCCESS and a signed URL is set (an unknown status is never ready)."""
+        return self.status.is_success and bool(self.signed_url)
 
     @property
     def expires_at(self) -> dt.datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._validate import path_segment
@@ -32,9 +33,20 @@ def _query(filters: dict[str, Any]) -> dict[str, Any]:
     for key, value in filters.items():
         if value is None:
             continue
+        values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+        if not values or not all(_filter_value(v) for v in values):
+            raise InvalidInputError(
+                f"Order item filter {key} must be a string or number, or a list of them, got {value!r}."
+            )
         # The API takes lists as comma-separated strings.
-        query[key] = ",".join(map(str, value)) if isinstance(value, list | tuple | set) else str(value)
+        query[key] = ",".join(str(v).strip() for v in values)
     return query
+
+
+def _filter_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip()) and "," not in value
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class OrderItemOperations:
@@ -47,11 +59,15 @@ class OrderItemOperations:
         def fetch(offset: int, limit: int) -> Operation[Any]:
             return self._base.request("GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit})
 
-        yield from paginate(fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None)
+        yield from paginate(
+            fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None,
+            where="GET /v0/order-items", what="order item",
+        )  # fmt: skip
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
-        answer = yield from self._base.request("GET", f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}")
-        return OrderItem.from_api(answer)
+        path = f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}"
+        answer = yield from self._base.request("GET", path)
+        return OrderItem.from_api(expect_resource(answer, f"GET {path}", "order item"))
 
 
 class OrderItems:

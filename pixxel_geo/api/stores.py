@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._answers import expect_items, expect_resource
 from pixxel_geo.api._base import AmbiguousRequestError
 from pixxel_geo.api._steps import Operation, Sleep
 from pixxel_geo.api._validate import check_id, check_store_type, path_segment
@@ -26,7 +27,7 @@ class StoreOperations:
 
     def list(self) -> Operation[builtins.list[Store]]:
         body = yield from self._base.request("GET", "/v0/stores")
-        return [Store.from_api(s) for s in (body or {}).get("stores") or []]
+        return [Store.from_api(s) for s in expect_items(body, "stores", "GET /v0/stores", "store")]
 
     def create(
         self,
@@ -42,8 +43,14 @@ class StoreOperations:
             "bucket": check_id(bucket, "bucket"),
             "region": check_id(region, "region"),
         }
+        if path_prefix is not None and not isinstance(path_prefix, str):
+            raise InvalidInputError(f"path_prefix must be a string such as 'pixxel/', got {path_prefix!r}.")
         if path_prefix:
             configs["path_prefix"] = path_prefix
+        if labels is not None and not (
+            isinstance(labels, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
+        ):
+            raise InvalidInputError(f"labels must be a dict of strings such as {{'team': 'geo'}}, got {labels!r}.")
         if not isinstance(secrets, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
         ):
@@ -76,11 +83,11 @@ class StoreOperations:
                     raise ambiguous.error from None
                 yield Sleep(self._base.config.retry.delay(attempt))
                 continue
-            return Store.from_api(answer)
+            return Store.from_api(expect_resource(answer, "POST /v0/stores", "store"))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def delete(self, store_id: str) -> Operation[None]:
-        yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}")
+        yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}", decode=False)
         return None
 
 

@@ -14,7 +14,9 @@ import json
 import sys
 from typing import Any
 
-from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo._extras import missing_extra
+from pixxel_geo.api._redact import redact_urls
+from pixxel_geo.api.errors import ConfigurationError, InvalidInputError, PixxelError
 from pixxel_geo.cli._output import print_json, print_table
 
 __all__ = ["add_open_parser", "deliveries_open", "parse_storage_options"]
@@ -55,12 +57,28 @@ def deliveries_open(client: Any, args: argparse.Namespace) -> int:
     Returns:
         0 on success (errors are raised for the CLI's error handler).
     """
-    from pixxel_geo.io.stores import delivery_location, store_archive
+    try:
+        from pixxel_geo.io.stores import delivery_location, store_archive
+    except ModuleNotFoundError as exc:
+        error = missing_extra(exc, "pixxel-geo deliveries open", prefer="stores")
+        if error is None:
+            raise
+        raise error from None
 
     options = parse_storage_options(args.storage_option)
     delivery, store, url = delivery_location(args.delivery_id, client)
-    archive = store_archive(url, options)
-    members = [m for m in archive.members.values() if not m.is_dir]
+    try:
+        archive = store_archive(url, options)
+        members = [m for m in archive.members.values() if not m.is_dir]
+    except PixxelError:
+        raise
+    except ModuleNotFoundError as exc:
+        error = missing_extra(exc, f"Reading a {store.type} store", prefer="stores")
+        if error is None:
+            raise
+        raise error from None
+    except Exception as exc:  # the cloud SDK's own errors: no credentials, access denied, no such bucket
+        raise _store_error(exc, url, store.type) from None
     if args.json:
         print_json(
             {
@@ -80,6 +98,29 @@ def deliveries_open(client: Any, args: argparse.Namespace) -> int:
         [(m.name, m.file_size, "yes" if m.is_stored else "no (compressed)") for m in members],
     )
     return 0
+
+
+_CREDENTIALS_HELP = {
+    "S3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws",
+    "GCS": "GOOGLE_APPLICATION_CREDENTIALS (a service account file) or gcloud's application-default login",
+    "AZBLOB": "AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME with a key",
+}
+
+
+def _store_error(exc: Exception, url: str, store_type: str) -> ConfigurationError:
+    """A cloud SDK's failure as one clear error: what failed, and where credentials come from."""
+    name = type(exc).__name__
+    said = redact_urls(" ".join(str(exc).split()))[:300]
+    credentials = "credential" in name.lower() or "credential" in said.lower()
+    advice = (
+        f"Set your cloud credentials ({_CREDENTIALS_HELP.get(store_type.upper(), 'the SDK standard ones')})"
+        if credentials
+        else "Check the bucket, your access to it and your credentials"
+    )
+    return ConfigurationError(
+        f"Cannot read {url}: {name}: {said}. {advice}, or pass them with --storage-option KEY=VALUE "
+        "(e.g. key=… secret=… endpoint_url=…)."
+    )
 
 
 def add_open_parser(deliveries_subparsers: Any) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from pixxel_geo.api.errors import TransferCancelled
 from pixxel_geo.cli.progress import ProgressRenderer
-from pixxel_geo.transfer.products import download_products
 from pixxel_geo.transfer.progress import FileFinished
 
 __all__ = ["add_parser", "run"]
@@ -61,8 +60,7 @@ def run(args: argparse.Namespace, client: Any) -> int:
     """
     renderer = ProgressRenderer()
     try:
-        paths = download_products(
-            client,
+        paths = client.download(  # checks every argument before the first request
             catalog_ids=args.catalog,
             order_item_ids=args.order_item,
             dest=args.dest,

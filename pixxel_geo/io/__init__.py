@@ -19,6 +19,7 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "UncalibratedWarning",
     "ZipArchive",
     "gdal_path",
+    "indices",
     "open_dataset",
     "open_quality_mask",
     "open_raster",
@@ -26,6 +27,7 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "read_footprints",
     "read_vector",
     "spectrum",
+    "stack",
 ]
 
 _WHERE = {
@@ -39,12 +41,14 @@ _WHERE = {
     "RangeReader": "pixxel_geo.io.reader",
     "ZipArchive": "pixxel_geo.io.archive",
     "gdal_path": "pixxel_geo.io.raster",
+    "indices": "pixxel_geo.io.indices",
     "open_dataset": "pixxel_geo.io.dataset",
     "open_raster": "pixxel_geo.io.raster",
     "quicklook": "pixxel_geo.io.quicklook",
     "read_footprints": "pixxel_geo.io.vector",
     "read_vector": "pixxel_geo.io.vector",
     "spectrum": "pixxel_geo.io.quicklook",
+    "stack": "pixxel_geo.io.stack",
 }
 
 

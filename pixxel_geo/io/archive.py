@@ -56,7 +56,7 @@ _MAX_BLOCKS = 64
 class ZipArchive:
     """A zip behind a (re-signable) URL, read by range.
 
-    Thread-safe. Pickles as its URL source and the parsed directory (plain
+    Thread-safe. Pickles as its URL source, the parsed directory and the heads of opened members (plain
     data), never a connection or a URL.
 
     Args:
@@ -86,18 +86,38 @@ class ZipArchive:
             self.reader._url_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
+        # The heads of members already opened travel too (at most HEAD_BYTES each): a dask
+        # worker that unpickles the archive opens them without asking the network again.
+        with self._lock:
+            heads = dict(self._heads)
         return {
             "source": self.source,
             "members": self._members,
             "offsets": dict(self._data_offsets),
+            "heads": heads,
             "size": self.reader.size,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["source"])  # type: ignore[misc]
-        self._members = state["members"]
-        self._data_offsets = state["offsets"]
-        self.reader.size = state["size"]
+        self._adopt(state)
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # Unpickled through archive_for: every task a dask worker runs on one product shares
+        # one archive (its connections, directory, heads and read-ahead) instead of making its own.
+        return (_restore_archive, (self.__getstate__(),))
+
+    def _adopt(self, state: dict[str, Any]) -> None:
+        """Take what a pickled copy knew that this archive does not know yet."""
+        with self._lock:
+            if self._members is None and state.get("members") is not None:
+                self._members = state["members"]
+            for name, offset in (state.get("offsets") or {}).items():
+                self._data_offsets.setdefault(name, offset)
+            for name, head in (state.get("heads") or {}).items():
+                self._heads.setdefault(name, head)
+            if self.reader.size is None and state.get("size") is not None:
+                self.reader.size = state["size"]
 
     def __repr__(self) -> str:
         return f"ZipArchive({self.source!r})"
@@ -516,6 +536,12 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _restore_archive(state: dict[str, Any]) -> ZipArchive:
+    archive = archive_for(state["source"])
+    archive._adopt(state)
+    return archive
 
 
 def archive_for(source: URLSource) -> ZipArchive:

@@ -25,14 +25,17 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.errors import InvalidInputError, PixxelError
 from pixxel_geo.io.archive import ZipArchive, archive_for
 from pixxel_geo.io.sources import CatalogURLSource, ResolvedSource, client_for
 
@@ -40,6 +43,9 @@ __all__ = ["PixxelFile", "PixxelFileSystem", "PixxelPath", "register_path_kind"]
 
 PathKindResolver = Callable[["PixxelFileSystem", str], ZipArchive]
 """``resolver(fs, resource_id) -> ZipArchive`` for one kind of top-level folder."""
+
+MAX_CONCURRENT_RESOLUTIONS = 8
+"""Products a glob resolves at once (each is a download resource and a central-directory read)."""
 
 
 def _catalog_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
@@ -288,7 +294,7 @@ class PixxelFileSystem(AbstractFileSystem):
         if resolved.member is None:
             raise IsADirectoryError(f"pixxel://{self._strip_protocol(path)} is a product folder")
         archive = self.archive(resolved)
-        member = archive.member(resolved.member)
+        member = self._file_member(archive, resolved)
         if not member.is_stored:
             return archive.open(member.name)  # warns DeflatedMemberWarning
         return PixxelFile(
@@ -302,6 +308,97 @@ class PixxelFileSystem(AbstractFileSystem):
             size=member.file_size,
         )
 
+    @staticmethod
+    def _file_member(archive: ZipArchive, resolved: PixxelPath) -> Any:
+        """The member a path names, or :class:`IsADirectoryError` for a folder inside the product.
+
+        Like fsspec's local filesystem: reading a folder is ``IsADirectoryError``, not "no such file".
+
+        Raises:
+            IsADirectoryError: the path is a folder of the product.
+            MemberNotFoundError: nothing of that name (a ``FileNotFoundError``).
+        """
+        name = (resolved.member or "").strip("/")
+        found = archive.members.get(name)
+        is_folder = found.is_dir if found is not None else any(m.startswith(name + "/") for m in archive.members)
+        if is_folder:
+            raise IsADirectoryError(
+                f"pixxel://{resolved.product_root}/{name} is a folder of the product: "
+                "list it with ls(), or read one of its files"
+            )
+        return archive.member(name)
+
+    # -- a read-only filesystem ----------------------------------------------------
+
+    def _read_only(self, action: str, path: str) -> NoReturn:
+        raise PermissionError(
+            f"pixxel:// is read-only: cannot {action} pixxel://{self._strip_protocol(path)}. "
+            "Download the product (px.download / pixxel-geo download) to work on a local copy."
+        )
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        """Refused: pixxel:// is read-only.
+
+        Raises:
+            PermissionError: always.
+        """
+        self._read_only("create the folder", path)
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        """Refused: pixxel:// is read-only.
+
+        Raises:
+            PermissionError: always.
+        """
+        self._read_only("create the folders", path)
+
+    def rmdir(self, path: str) -> None:
+        """Refused: pixxel:// is read-only.
+
+        Raises:
+            PermissionError: always.
+        """
+        self._read_only("remove the folder", path)
+
+    # -- glob ---------------------------------------------------------------------
+
+    def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> Any:
+        """fsspec's glob, with the products a pattern spans resolved concurrently first.
+
+        ``glob("pixxel://catalogs/*/*_stac.json")`` lists the catalogs, then
+        resolves the matching ones (a download resource and a central-directory
+        read each) on up to :data:`MAX_CONCURRENT_RESOLUTIONS` threads, instead
+        of one after another; the walk then answers from the listings.
+
+        Example:
+            >>> fs.glob("pixxel://catalogs/*/*_stac.json")  # doctest: +SKIP
+            ['catalogs/c1/c1_stac.json', 'catalogs/c2/c2_stac.json']
+        """
+        self._resolve_products_of(path)
+        return super().glob(path, maxdepth=maxdepth, **kwargs)
+
+    def _resolve_products_of(self, pattern: str) -> None:
+        parts = self._strip_protocol(pattern).split("/")
+        if len(parts) < 2 or parts[0] not in _kinds or not any(c in parts[1] for c in "*?["):
+            return
+        products = [
+            entry["name"]
+            for entry in self.ls(parts[0], detail=True)
+            if parts[1] == "**" or fnmatch.fnmatchcase(entry["name"].rsplit("/", 1)[-1], parts[1])
+        ]
+        todo = [name for name in products if name not in self.dircache]
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(
+            max_workers=min(MAX_CONCURRENT_RESOLUTIONS, len(todo)), thread_name_prefix="pixxel-glob"
+        ) as pool:
+            list(pool.map(self._list_quietly, todo))
+
+    def _list_quietly(self, product: str) -> None:
+        """List a product into the cache; a failure is left for the walk to meet (and report) again."""
+        with contextlib.suppress(OSError, PixxelError):
+            self.ls(product, detail=True)
+
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         """Bytes of a member (or of ``[start, end)`` of it), read by range.
 
@@ -312,7 +409,7 @@ class PixxelFileSystem(AbstractFileSystem):
         if resolved.member is None:
             raise IsADirectoryError(f"pixxel://{self._strip_protocol(path)} is a product folder")
         archive = self.archive(resolved)
-        member = archive.member(resolved.member)
+        member = self._file_member(archive, resolved)
         if not member.is_stored:
             return _read_deflated(archive, member.name, [_clip(start, end, member.file_size)])[0]
         offset, size = archive.data_range(member.name)

@@ -1,8 +1,9 @@
 """Turn what the user holds (a catalog id, a Catalog, a Download, a URL, a pixxel:// path)
 into something that can give fresh signed URLs: a :class:`~pixxel_geo.io.reader.URLSource`.
 
-Sources pickle as ids plus the client's :class:`~pixxel_geo.ClientConfig`; a dask
-worker that unpickles one asks the API for its own URL. In the process that made it, a
+Sources pickle as ids plus the client's :class:`~pixxel_geo.ClientConfig` (and, for a
+catalog, the id of the download resource already made for it); a dask worker that
+unpickles one asks the API for its own URL of that same download. In the process that made it, a
 source asks the API with the caller's own ``px.Client`` (its transport: QGIS's network,
 a proxy, a mock; its poll schedule) as long as that client is open. Download ids created
 for a catalog are cached per process, so every reader of that catalog shares one download.
@@ -185,10 +186,22 @@ class CatalogURLSource(_ClientMixin):
         self.client = client
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"resource_id": self.resource_id, "config": self.config, "kind": self.kind}
+        state: dict[str, Any] = {"resource_id": self.resource_id, "config": self.config, "kind": self.kind}
+        with _lock:
+            known = _download_ids.get(self._cache_key)
+        if known:
+            # The download this process made travels with the source: a dask worker that
+            # unpickles it re-signs with GET /v0/catalogs/download/{id}, never a new POST.
+            state["download_id"] = known
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        download_id = state.pop("download_id", None)
         self.__init__(**state)  # type: ignore[misc]  # no client: a new process uses its own
+        if download_id:
+            with _lock:
+                _download_ids.setdefault(self._cache_key, download_id)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CatalogURLSource) and other.key == self.key
@@ -200,13 +213,18 @@ class CatalogURLSource(_ClientMixin):
     def key(self) -> str:
         return f"{self.kind}:{self.config.base_url}:{_account_tag(self.config)}:{self.resource_id}"
 
+    @property
+    def _cache_key(self) -> tuple[str, str, str, str]:
+        return (self.config.base_url, _account_tag(self.config), self.kind, self.resource_id)
+
     def download_id(self) -> str:
         """The download resource serving this catalog (created on first use in the process).
 
         Concurrent first calls for one catalog create a single download: the others wait
-        for it (one lock per catalog, so other catalogs are not held up).
+        for it (one lock per catalog, so other catalogs are not held up). A source
+        unpickled in another process (a dask worker) reuses the download its sender made.
         """
-        cache_key = (self.config.base_url, _account_tag(self.config), self.kind, self.resource_id)
+        cache_key = self._cache_key
         with _lock:
             known = _download_ids.get(cache_key)
             if known:

@@ -79,7 +79,7 @@ async def create_store(request: Request) -> Response:
         "secrets": secrets,
     }
     rt.state.stores[record["id"]] = record
-    rt.state.save()
+    await rt.state.commit()
     return JSONResponse(store_view(record), status_code=200)
 
 
@@ -90,5 +90,5 @@ async def delete_store(request: Request) -> Response:
     if store_id not in rt.state.stores:
         raise ApiError(404, f"store {store_id!r} not found")
     del rt.state.stores[store_id]
-    rt.state.save()
+    await rt.state.commit()
     return Response(status_code=204)

@@ -91,8 +91,9 @@ async def create_deliveries(request: Request) -> Response:
             "created_by": USER_ID,
         }
         rt.state.deliveries[delivery_id] = record
+        rt.watch_delivery(delivery_id)
         created.append(record)
-    rt.state.save()
+    await rt.state.commit()
     return JSONResponse({"deliveries": [lifecycle.delivery_view(r, now) for r in created]}, status_code=201)
 
 
@@ -104,9 +105,14 @@ async def list_deliveries(request: Request) -> Response:
         name: params[name] for name in ("delivery_id", "catalog_id", "task_id", "order_item_id") if params.get(name)
     }
     now = rt.now()
+    if "delivery_id" in filters:  # by id: one lookup, not a scan of every delivery ever made
+        candidate = rt.state.deliveries.get(filters["delivery_id"])
+        candidates = [candidate] if candidate is not None else []
+    else:
+        candidates = list(rt.state.deliveries.values())
     found = [
         lifecycle.delivery_view(r, now)
-        for r in rt.state.deliveries.values()
+        for r in candidates
         if all(r.get(name) == value for name, value in filters.items())
     ]
     return JSONResponse({"deliveries": found})
@@ -141,7 +147,7 @@ async def create_download(request: Request) -> Response:
         "fail": rt.faults.take("fail_next_downloads"),
     }
     rt.state.downloads[download_id] = record
-    rt.state.save()
+    await rt.state.commit()
     return JSONResponse(download_view(rt, request, record, at=record["created"]), status_code=201)
 
 

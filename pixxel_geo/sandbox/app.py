@@ -227,6 +227,7 @@ def create_app(settings: SandboxSettings, data_dir: Path, token: str) -> Sandbox
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            rt.state.close()
 
     api = Starlette(
         routes=ROUTES,

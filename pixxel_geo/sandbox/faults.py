@@ -33,6 +33,17 @@ field                      effect
 ``non_json_errors``        the next N ``/v0`` requests answer 502 with an HTML body, like a proxy
 ``expired_tokens``         tokens answered 403 "expired" (the launch token included if listed)
 ``extra_tokens``           more tokens accepted besides the launch token
+``file_rate_limit``        the next N ``/files`` requests answer 429 ``SlowDown`` with
+                           ``Retry-After`` (``retry_after`` seconds), like a throttled bucket
+``hash_headers``           which checksum headers file responses carry: ``"repr-digest"``
+                           (default: RFC 9530 ``Repr-Digest: sha-256``), ``"gcs"``
+                           (``x-goog-hash: crc32c=…, md5=…`` and GCS's headers, no
+                           ``Repr-Digest``), ``"s3"`` (an MD5 ``ETag`` and S3's headers, no
+                           ``Repr-Digest``) or ``"none"`` (no checksum at all)
+``part_digests``           206 responses also carry ``Content-Digest: sha-256`` of their body
+``flip_byte``              file responses covering this offset of the file send that byte
+                           inverted (a bit error in transit; the checksum headers stay right)
+``flip_count``             how many responses are corrupted (``None`` = every one while set)
 =========================  ===================================================================
 """
 
@@ -69,6 +80,11 @@ class Faults:
     non_json_errors: int = 0
     expired_tokens: list[str] = field(default_factory=list)
     extra_tokens: list[str] = field(default_factory=list)
+    file_rate_limit: int = 0
+    hash_headers: str = "repr-digest"
+    part_digests: bool = False
+    flip_byte: int | None = None
+    flip_count: int | None = None
 
 
 FAULT_NAMES = tuple(f.name for f in dataclasses.fields(Faults))
@@ -79,7 +95,9 @@ _COUNTERS = (
     "fail_next_deliveries",
     "drop_create_response",
     "non_json_errors",
+    "file_rate_limit",
 )
+HASH_HEADERS = ("repr-digest", "gcs", "s3", "none")
 
 
 class FaultState:
@@ -154,6 +172,18 @@ class FaultState:
         faults.cut_count -= 1
         return faults.cut_after
 
+    def take_flip(self, first: int, last: int) -> int | None:
+        """Return the file offset to corrupt in a response sending bytes ``first..last``, or None."""
+        faults = self.faults
+        if faults.flip_byte is None or not first <= faults.flip_byte <= last:
+            return None
+        if faults.flip_count is None:
+            return faults.flip_byte
+        if faults.flip_count <= 0:
+            return None
+        faults.flip_count -= 1
+        return faults.flip_byte
+
 
 def _check(name: str, value: Any) -> Any:
     if name in ("expired_tokens", "extra_tokens"):
@@ -164,9 +194,13 @@ def _check(name: str, value: Any) -> Any:
         if not isinstance(value, str) or not value.startswith("/"):
             raise ValueError("fault 'server_error_prefix' must be a path starting with '/'")
         return value
-    if name == "no_range":
+    if name in ("no_range", "part_digests"):
         if not isinstance(value, bool):
-            raise ValueError("fault 'no_range' must be true or false")
+            raise ValueError(f"fault {name!r} must be true or false")
+        return value
+    if name == "hash_headers":
+        if value not in HASH_HEADERS:
+            raise ValueError(f"fault 'hash_headers' must be one of: {', '.join(HASH_HEADERS)}")
         return value
     optional = name in (
         "bandwidth",
@@ -175,6 +209,8 @@ def _check(name: str, value: Any) -> Any:
         "url_lifetime",
         "download_seconds",
         "delivery_seconds",
+        "flip_byte",
+        "flip_count",
     )
     if value is None and optional:
         return None
@@ -189,5 +225,5 @@ def _check(name: str, value: Any) -> Any:
     if name == "bandwidth" and value == 0:
         raise ValueError("fault 'bandwidth' must be positive (or null for no cap)")
     is_int = name in (*_COUNTERS, "retry_after", "server_error_status", "error_seed")
-    is_int = is_int or name in ("cut_after", "cut_count")
+    is_int = is_int or name in ("cut_after", "cut_count", "flip_byte", "flip_count")
     return int(value) if is_int else float(value)

@@ -11,7 +11,11 @@
 - ``HEAD`` → the settings' ``head_status`` (403 by default, like a GET-only presigned URL).
 - Missing, tampered or expired signature → 403 with an S3-style XML body; an unknown or
   unfinished download → 404 ``NoSuchKey``.
-- Faults: ``bandwidth`` (bytes/s per response), ``cut_after`` (close mid-body), ``no_range``.
+- Faults: ``bandwidth`` (bytes/s per response), ``cut_after`` (close mid-body), ``no_range``,
+  ``file_rate_limit`` (429 ``SlowDown`` with ``Retry-After``), ``flip_byte`` (a byte inverted in
+  transit), ``hash_headers`` (the checksums of Google Cloud Storage — ``x-goog-hash: crc32c=…,
+  md5=…`` — or of S3 — an MD5 ``ETag`` — instead of ``Repr-Digest``, or none) and
+  ``part_digests`` (``Content-Digest`` of each 206 body).
 - A client that closes the connection mid-body (GDAL's size probe reads the headers of a whole-file
   GET and drops it) stops the streaming at the next chunk, so the request log counts what went out
   before the close (plus at most what the socket's buffers held), not the whole file.
@@ -21,11 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import math
 import secrets
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
+import google_crc32c
 from starlette.types import Receive, Scope, Send
 
 from pixxel_geo.sandbox import lifecycle
@@ -93,13 +101,70 @@ def parse_range(header: str | None, size: int) -> Ranges | None:
     return ranges
 
 
-class _Body:
-    """Sends body chunks, applying the bandwidth cap and the cut fault."""
+_checksums: dict[tuple[str, int, int], tuple[bytes, bytes]] = {}
 
-    def __init__(self, send: Send, bandwidth: float | None, cut_after: int | None) -> None:
+
+def _file_checksums(path: Path) -> tuple[bytes, bytes]:
+    """The MD5 and CRC32C (big-endian) of a file, computed once per version of it."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _checksums:
+        md5 = hashlib.md5(usedforsecurity=False)
+        crc = google_crc32c.Checksum()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK * 4):
+                md5.update(chunk)
+                crc.update(chunk)
+        _checksums[key] = (md5.digest(), bytes(crc.digest()))
+    return _checksums[key]
+
+
+def _range_sha256(path: Path, first: int, last: int) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        handle.seek(first)
+        remaining = last - first + 1
+        while remaining > 0 and (chunk := handle.read(min(CHUNK * 4, remaining))):
+            remaining -= len(chunk)
+            digest.update(chunk)
+    return digest.digest()
+
+
+async def _checksum_headers(mode: str, path: Path, sha256_hex: str, size: int) -> list[tuple[bytes, bytes]]:
+    """The ETag and checksum headers a file response carries in the ``hash_headers`` mode."""
+    if mode == "repr-digest":
+        digest = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+        return [(b"etag", f'"{sha256_hex[:32]}"'.encode()), (b"repr-digest", f"sha-256=:{digest}:".encode())]
+    if mode == "none":
+        return [(b"etag", f'"{sha256_hex[:32]}"'.encode())]
+    md5, crc = await anyio.to_thread.run_sync(_file_checksums, path)
+    etag = f'"{md5.hex()}"'.encode()
+    if mode == "gcs":
+        return [
+            (b"etag", etag),
+            (b"x-goog-hash", b"crc32c=" + base64.b64encode(crc)),
+            (b"x-goog-hash", b"md5=" + base64.b64encode(md5)),
+            (b"x-goog-generation", b"1700000000000000"),
+            (b"x-goog-metageneration", b"1"),
+            (b"x-goog-stored-content-length", str(size).encode()),
+            (b"x-goog-storage-class", b"STANDARD"),
+        ]
+    return [  # s3: a single-part object, whose ETag is its MD5
+        (b"etag", etag),
+        (b"x-amz-request-id", secrets.token_hex(8).upper().encode()),
+        (b"x-amz-id-2", base64.b64encode(secrets.token_bytes(48))),
+        (b"server", b"AmazonS3"),
+    ]
+
+
+class _Body:
+    """Sends body chunks, applying the bandwidth cap and the cut and flip faults."""
+
+    def __init__(self, send: Send, bandwidth: float | None, cut_after: int | None, flip: int | None = None) -> None:
         self.send = send
         self.bandwidth = bandwidth
         self.cut_after = cut_after
+        self.flip = flip
         self.sent = 0
         self.started = time.monotonic()
         self.cut = False
@@ -135,10 +200,15 @@ class _Body:
             handle.seek(first)
             remaining = last - first + 1
             while remaining > 0:
+                position = handle.tell()
                 chunk = handle.read(min(CHUNK, remaining))
                 if not chunk:
                     break
                 remaining -= len(chunk)
+                if self.flip is not None and position <= self.flip < position + len(chunk):
+                    corrupted = bytearray(chunk)
+                    corrupted[self.flip - position] ^= 0xFF
+                    chunk = bytes(corrupted)
                 if not await self.write(chunk):
                     return False
         return True
@@ -164,6 +234,11 @@ async def serve_file(rt: Runtime, scope: Scope, receive: Receive, send: Send) ->
     if method not in ("GET", "HEAD"):
         body = s3_error_body("MethodNotAllowed", "The specified method is not allowed")
         await _simple(send, 405, body, xml, [(b"allow", b"GET")])
+        return
+    if rt.faults.take("file_rate_limit"):
+        body = s3_error_body("SlowDown", "Please reduce your request rate.")
+        seconds = str(math.ceil(rt.faults.faults.retry_after)).encode()
+        await _simple(send, 429, b"" if method == "HEAD" else body, xml, [(b"retry-after", seconds)])
         return
     verdict, expires = verify(rt.secret, path, params)
     if verdict is not Verdict.VALID:
@@ -200,14 +275,12 @@ async def serve_file(rt: Runtime, scope: Scope, receive: Receive, send: Send) ->
 
     archive = await rt.archive_for(record)
     size = archive.size
-    digest = base64.b64encode(bytes.fromhex(archive.sha256)).decode()
+    faults = rt.faults.faults
     common: list[tuple[bytes, bytes]] = [
         (b"accept-ranges", b"bytes"),
-        (b"etag", f'"{archive.sha256[:32]}"'.encode()),
-        (b"repr-digest", f"sha-256=:{digest}:".encode()),
+        *await _checksum_headers(faults.hash_headers, archive.path, archive.sha256, size),
         (b"last-modified", _http_date(archive.path.stat().st_mtime).encode()),
     ]
-    faults = rt.faults.faults
     headers = dict(scope.get("headers") or [])
     range_header = headers.get(b"range", b"").decode("latin-1") or None
     ranges = None if faults.no_range else parse_range(range_header, size)
@@ -232,6 +305,9 @@ async def serve_file(rt: Runtime, scope: Scope, receive: Receive, send: Send) ->
             (b"content-length", str(last - first + 1).encode()),
             (b"content-range", f"bytes {first}-{last}/{size}".encode()),
         ]
+        if faults.part_digests:
+            part = await anyio.to_thread.run_sync(_range_sha256, archive.path, first, last)
+            response_headers.append((b"content-digest", f"sha-256=:{base64.b64encode(part).decode()}:".encode()))
         multipart = []
     else:
         boundary = secrets.token_hex(12)
@@ -269,7 +345,8 @@ async def _stream(
     multipart: list[tuple[bytes, int, int]],
     closing: bytes,
 ) -> None:
-    body = _Body(send, rt.faults.faults.bandwidth, rt.faults.take_cut())
+    flip = rt.faults.take_flip(min(p[0] for p in pieces), max(p[1] for p in pieces)) if pieces else None
+    body = _Body(send, rt.faults.faults.bandwidth, rt.faults.take_cut(), flip)
     disconnected = body.disconnected
 
     async def watch() -> None:

@@ -157,6 +157,7 @@ class Sandbox:
         if settings.width != settings.height:
             raise ValueError("the sandbox launcher makes square products: set width == height")
         env = {**os.environ, TOKEN_ENV: token, PARENT_ENV: str(os.getpid())}
+        log_start = log_path.stat().st_size if log_path.exists() else 0
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
                 command,
@@ -167,7 +168,7 @@ class Sandbox:
                 start_new_session=True,
             )
         try:
-            url = _wait_ready(process, port_file, log_path, startup_timeout)
+            url = _wait_ready(process, port_file, log_path, startup_timeout, log_start)
         except BaseException:
             terminate_group(process)
             raise
@@ -223,12 +224,16 @@ class Sandbox:
         return response.json() if response.content else None
 
 
-def _wait_ready(process: subprocess.Popen[bytes], port_file: Path, log_path: Path, timeout: float) -> str:
+def _wait_ready(
+    process: subprocess.Popen[bytes], port_file: Path, log_path: Path, timeout: float, log_start: int = 0
+) -> str:
     deadline = time.monotonic() + timeout
     url = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
+            with log_path.open("rb") as log:  # what this run wrote, not earlier runs' lines
+                log.seek(log_start)
+                tail = log.read().decode(errors="replace")[-1200:]
             raise SandboxStartError(f"the sandbox exited with status {process.returncode}; its log ends:\n{tail}")
         if url is None and port_file.exists():
             url = f"http://127.0.0.1:{port_file.read_text().strip()}"

@@ -43,6 +43,8 @@ class Runtime:
     requests: RequestLog = field(default_factory=RequestLog)
     secret: bytes = b""
     _archive_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _pending: set[str] | None = None
+    """Deliveries still to complete: the ticker looks at these only, not at every delivery ever made."""
 
     def __post_init__(self) -> None:
         if not self.secret:
@@ -72,12 +74,34 @@ class Runtime:
         """Tokens the API accepts."""
         return [self.token, *self.faults.faults.extra_tokens]
 
+    def watch_delivery(self, delivery_id: str) -> None:
+        """Have the ticker complete a delivery just created."""
+        self._pending_deliveries().add(delivery_id)
+
+    def _pending_deliveries(self) -> set[str]:
+        if self._pending is None:
+            self._pending = {
+                delivery_id
+                for delivery_id, record in self.state.deliveries.items()
+                if record.get("done_at") is None and record.get("failed_at") is None and not record.get("fail")
+            }
+        return self._pending
+
     async def advance(self) -> None:
         """Complete every delivery whose time is up: copy its archive into its store."""
         now = self.now()
-        for record in list(self.state.deliveries.values()):
+        pending = self._pending_deliveries()
+        for delivery_id in list(pending):
+            record = self.state.deliveries.get(delivery_id)
+            if record is None or record.get("done_at") is not None or record.get("failed_at") is not None:
+                pending.discard(delivery_id)
+                continue
+            if record.get("fail"):
+                pending.discard(delivery_id)  # it turns FAILED on the clock alone
+                continue
             if not lifecycle.delivery_due(record, now):
                 continue
+            pending.discard(delivery_id)
             store = self.state.stores.get(record["store_id"])
             entry = self.workspace.catalogs.get(record["catalog_id"])
             if store is None or entry is None:
@@ -94,7 +118,8 @@ class Runtime:
                     record["failure"] = str(exc) if isinstance(exc, StoreWriteError) else "could not write to the store"
                 else:
                     record["done_at"] = self.now()
-            self.state.save()
+            self.state.deliveries.touch(record["delivery_id"])
+            await self.state.commit()
 
     async def run_ticker(self) -> None:
         """Advance lifecycles forever (a background task of the server)."""

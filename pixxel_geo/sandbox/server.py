@@ -27,10 +27,21 @@ TOKEN_ENV = "PIXXEL_SANDBOX_TOKEN"  # noqa: S105 (a variable name, not a secret)
 PARENT_ENV = "PIXXEL_SANDBOX_PARENT_PID"
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: use 0-65535 (0 picks a free one)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = SandboxSettings()
     parser = argparse.ArgumentParser(prog="pixxel-geo sandbox", description="Run a local emulator of the Pixxel API.")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--token", default=None, help=f"API token to accept (default: ${TOKEN_ENV} or random)")
     parser.add_argument("--data-dir", type=Path, default=None, help="state, products, buckets")
     parser.add_argument("--bands", type=int, default=defaults.bands)

@@ -4,7 +4,9 @@ How a transfer runs (:func:`fetch`, top-down):
 
 1. **Size** the file with ``GET`` + ``Range: bytes=0-0`` (signed URLs may refuse
    ``HEAD``): total size, ETag and the server's digest (RFC 9530
-   ``Repr-Digest``; ``Content-Digest`` on a full 200). See :mod:`~pixxel_geo.transfer.probe`.
+   ``Repr-Digest``; ``Content-Digest`` on a full 200; else Cloud Storage's
+   ``x-goog-hash`` crc32c/md5 or a single-part S3 MD5 ``ETag``). See
+   :mod:`~pixxel_geo.transfer.probe` and :mod:`~pixxel_geo.transfer.digest`.
 2. **Skip** when the destination already is a verified copy of that file.
 3. **Fetch** parts (:func:`~pixxel_geo.transfer.plan.plan_parts`: few, large
    first, small last) with parallel ranged GETs (threads sharing one
@@ -21,13 +23,20 @@ How a transfer runs (:func:`fetch`, top-down):
    (:mod:`~pixxel_geo.transfer.stream`).
 4. **Verify** size and digest. The digest is computed while writing, on its
    own thread (see :class:`~pixxel_geo.transfer.digest.PrefixHasher`); when
-   resuming, the bytes already on disk are read back and hashed once.
+   resuming, the bytes already on disk are read back and hashed once. A 206
+   carrying its own ``Content-Digest`` is checked as it ends, and only its
+   range is fetched again on a mismatch. With no digest at all, only the size
+   is checked (``verified="size"``).
 5. **Place** the file with an atomic ``os.replace`` and remember it in
    ``.pixxel-verified.json``.
 
-Failed requests are retried per part (exponential backoff, full jitter,
-``Retry-After`` honoured); a 403 renews the signed URL through ``refresh``
-(see :mod:`~pixxel_geo.transfer.retrying`).
+Failed requests are retried per part (exponential backoff, full jitter;
+``Retry-After`` honoured in full up to 5 minutes, beyond the backoff cap, and
+given up on clearly past that); a 403 renews the signed URL through
+``refresh`` (see :mod:`~pixxel_geo.transfer.retrying`). A rerun after any
+interruption (``kill -9`` included) first removes what the killed run left
+that no run can use (a sidecar whose ``.part`` was already placed,
+half-written sidecar copies).
 """
 
 from __future__ import annotations
@@ -112,7 +121,8 @@ def fetch(
     Raises:
         InvalidInputError: bad arguments.
         TransferError: the path exists and is not a verified copy (pass
-            ``overwrite``), a disk or permission problem, or too many failures.
+            ``overwrite``), a disk or permission problem, too many failures, or
+            a server asking (``Retry-After``) to wait more than 5 minutes.
         IntegrityError: size or checksum mismatch; the partial file is dropped.
         SignedURLError: the URL was refused and could not be renewed.
         TransferCancelled: ``cancel`` was set or Ctrl-C was pressed.
@@ -123,10 +133,16 @@ def fetch(
     """
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidInputError("url must be an http(s) URL string.")
-    if not 1 <= connections <= _MAX_CONNECTIONS:
-        raise InvalidInputError(f"connections must be between 1 and {_MAX_CONNECTIONS}.")
-    if part_size is not None and part_size < 1:
-        raise InvalidInputError("part_size must be a positive number of bytes.")
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= _MAX_CONNECTIONS:
+        raise InvalidInputError(
+            f"connections must be a whole number between 1 and {_MAX_CONNECTIONS}, not {connections!r}."
+        )
+    if part_size is not None and (isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1):
+        raise InvalidInputError(f"part_size must be a positive whole number of bytes, not {part_size!r}.")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout!r}.")
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise InvalidInputError(f"path must be a file path, not {path!r}.")
     session = TransferSession(
         RenewableURL(url, refresh),
         Path(path),
@@ -162,6 +178,7 @@ def _transfer(
     records = VerifiedRecords(session.path.parent)
     session.path.parent.mkdir(parents=True, exist_ok=True)
     with _only_transfer_to(session):
+        session.remove_orphans()
         if session.path.exists() and not overwrite:
             _keep_verified_copy(session, identity, records)
             return session.path

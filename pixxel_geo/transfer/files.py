@@ -105,10 +105,11 @@ class LockHeld(Exception):
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created, and removed on exit) or raise :class:`LockHeld`.
 
-    Never waits: a second holder is refused at once. Locks are per open file,
+    By default never waits: a second holder is refused at once; with ``wait``
+    it blocks until the holder lets go instead. Locks are per open file,
     so two threads of one process exclude each other too. The lock file is
     removed while still held; whoever opened it just before checks after
     locking that the path still names the file it locked, and otherwise
@@ -130,10 +131,13 @@ def exclusive_lock(path: Path) -> Iterator[None]:
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise LockHeld(str(path)) from None
+        except BaseException:  # Ctrl-C while waiting
+            os.close(fd)
+            raise
         try:
             same_file = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

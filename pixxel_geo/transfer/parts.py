@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hmac
 import logging
 import os
 import socket
@@ -14,7 +15,7 @@ import httpx
 
 from pixxel_geo.api.errors import TransferError
 from pixxel_geo.api.events import StateChanged, emit
-from pixxel_geo.transfer.digest import PrefixHasher
+from pixxel_geo.transfer.digest import ExpectedDigest, PrefixHasher, part_digest
 from pixxel_geo.transfer.files import preallocate, pwrite_all
 from pixxel_geo.transfer.plan import plan_parts, uniform_parts
 from pixxel_geo.transfer.probe import Probe, content_range_total
@@ -35,6 +36,10 @@ FAST_LINK_WINDOW = 0.02
 """Seconds after which the first connections' rate decides whether to open the rest."""
 FAST_LINK_RATE = 300e6
 """Bytes per second the first connections must reach in the window to count as a fast link."""
+
+
+class _PartCorrupt(Exception):
+    """Internal: a 206 body did not match its ``Content-Digest``; none of it was recorded."""
 
 
 class _BodyInterrupted(Exception):
@@ -277,7 +282,16 @@ class _Workers:
                         self._check_part_response(response, offset, end)
                         before = offset
                         try:
-                            offset = self._write_body(response, index, offset)
+                            offset = self._write_body(response, index, offset, part_digest(response.headers))
+                        except _PartCorrupt:
+                            # Only this answer's bytes are refetched: the rest of the file stays.
+                            logger.info(
+                                "%s: bytes %d-%d failed their checksum; fetching them again", session.name, offset, end
+                            )
+                            attempts.back_off(
+                                Failure("a part whose checksum did not match"), f"bytes {offset}-{end} of {size}"
+                            )
+                            continue
                         except _BodyInterrupted as interrupted:
                             if interrupted.offset > offset:
                                 attempts.progressed()
@@ -306,15 +320,26 @@ class _Workers:
                 failure = Failure.of(exc)
             attempts.back_off(failure, f"bytes {offset}-{end} of {size}")
 
-    def _write_body(self, response: httpx.Response, index: int, offset: int) -> int:
+    def _write_body(
+        self, response: httpx.Response, index: int, offset: int, expected: ExpectedDigest | None = None
+    ) -> int:
         """Write a 206 body at ``offset`` as it arrives; return the offset reached.
 
         Each network piece is written where it belongs and recorded in the
         ledger at once (no gathering copy: on loopback the copies are what the
         CPU spends). If the connection breaks, :class:`_BodyInterrupted`
         carries the offset reached, so the retry asks only for the rest.
+
+        When the answer carries its own digest (``expected``: RFC 9530
+        ``Content-Digest`` on a 206), its bytes are recorded only once the
+        whole body matched it: neither the ledger nor the whole-file hasher
+        ever counts unverified bytes, a mismatch raises :class:`_PartCorrupt`
+        (only this range is fetched again) and a cut body is fetched again
+        from where the answer started.
         """
         start, end = self.ledger.part_range(index)
+        first = offset
+        part_hash = expected.new_hash() if expected is not None else None
         with self.receiving_lock:
             self.receiving.add(response)
         try:
@@ -324,15 +349,28 @@ class _Workers:
                     raise TransferError(f"{self.session.url.safe} sent more bytes than requested.")
                 pwrite_all(self.fd, piece, offset)
                 offset += len(piece)
+                self.meter.add(len(piece))
+                if part_hash is not None:
+                    part_hash.update(piece)
+                    continue
                 self.ledger.record(index, offset - start)
                 if self.hasher is not None:
                     self.hasher.nudge()
-                self.meter.add(len(piece))
         except httpx.TransportError as exc:
+            if part_hash is not None:
+                self.meter.add(first - offset)
+                raise _BodyInterrupted(first, exc) from exc
             raise _BodyInterrupted(offset, exc) from exc
         finally:
             with self.receiving_lock:
                 self.receiving.discard(response)
+        if part_hash is not None and expected is not None:
+            if not hmac.compare_digest(part_hash.digest(), expected.value):
+                self.meter.add(first - offset)
+                raise _PartCorrupt
+            self.ledger.record(index, offset - start)
+            if self.hasher is not None:
+                self.hasher.nudge()
         return offset
 
     def _check_part_response(self, response: httpx.Response, start: int, end: int) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from pixxel_geo.api.errors import TransferError
-from pixxel_geo.transfer.digest import ExpectedDigest, parse_digest_header, whole_file_digest
+from pixxel_geo.transfer.digest import ExpectedDigest, announced_digest
 from pixxel_geo.transfer.retrying import Attempts, Failure
 from pixxel_geo.transfer.session import BASE_HEADERS, TransferSession
 from pixxel_geo.transfer.state import RemoteIdentity
@@ -37,8 +37,10 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
     """Size the file with ``GET`` and ``Range: bytes=0-0`` (signed URLs may refuse ``HEAD``).
 
     A 206 (or a 416: an empty file) gives the size in ``Content-Range`` and the
-    digest in ``Repr-Digest``; a 200 means the server ignores Range, and its
-    digest may also come as ``Content-Digest`` (the whole body is the file).
+    file's digest (``Repr-Digest``, ``x-goog-hash`` or an S3 MD5 ``ETag``: see
+    :func:`~pixxel_geo.transfer.digest.announced_digest`); a 200 means the
+    server ignores Range, and its digest may also come as ``Content-Digest``
+    (the whole body is the file).
     """
     attempts = Attempts(session)
     while True:
@@ -61,7 +63,7 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
                     return Probe(
                         size=total,
                         etag=headers.get("ETag"),
-                        digest=parse_digest_header(headers.get("Repr-Digest")),
+                        digest=announced_digest(headers, whole_body=False),
                         ranged=status == 206,
                         round_trip=round_trip,
                     )
@@ -70,7 +72,7 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
                     return Probe(
                         size=int(length) if length and length.isdigit() else None,
                         etag=headers.get("ETag"),
-                        digest=whole_file_digest(headers),
+                        digest=announced_digest(headers, whole_body=True),
                         ranged=False,
                     )
                 failure = attempts.unexpected(response, generation)

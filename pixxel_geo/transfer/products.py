@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.events import Event, EventCallback, Finished, StateChanged, emit
 from pixxel_geo.transfer.engine import fetch
-from pixxel_geo.transfer.extract import extracted_files, holds_archive, safe_extract
+from pixxel_geo.transfer.extract import extract_once
 
 if TYPE_CHECKING:
     from pixxel_geo.api.client import AsyncClient, Client
@@ -223,17 +223,10 @@ def _transfer(
     if not extract:
         return [archive]
     target = archive.with_suffix("")
-    if target.is_dir() and not overwrite:
-        # Extraction moves a complete folder into place in one rename: if it is
-        # there, it is complete; but it may come from another version of the archive.
-        if not holds_archive(target, archive):
-            raise TransferError(
-                f"{target} already exists and does not hold the files of {archive.name}: pass "
-                "overwrite=True (CLI: --overwrite) to extract it again, or choose another destination.",
-                path=str(target),
-            )
-        return extracted_files(target)
     emit(on_event, StateChanged(subject=archive.name, status="extracting"))
-    files = safe_extract(archive, target, overwrite=overwrite)
+    # Extraction moves a complete folder into place in one rename: if it is there (and holds
+    # this archive's files) it is complete and kept; downloads of one product extracting at
+    # once wait for each other.
+    files = extract_once(archive, target, overwrite=overwrite)
     emit(on_event, Finished(subject=target.name, detail=f"{len(files)} files extracted"))
     return files

@@ -1,4 +1,5 @@
-"""The retry loop shared by every request of a transfer: backoff, ``Retry-After``, 403 renewal."""
+"""The retry loop shared by every request of a transfer: backoff, ``Retry-After`` (honoured up to
+:data:`MAX_RETRY_AFTER`, beyond the backoff cap), 403 renewal."""
 
 from __future__ import annotations
 
@@ -12,13 +13,19 @@ from pixxel_geo.api._retry import parse_retry_after
 from pixxel_geo.api.errors import SignedURLError, TransferError
 from pixxel_geo.transfer.session import Stopped, TransferSession
 
-__all__ = ["Attempts", "Failure"]
+__all__ = ["MAX_RETRY_AFTER", "Attempts", "Failure"]
 
 logger = logging.getLogger(__name__)
 
 _STOP_POLL = 0.1
 """Seconds between looks at ``cancel`` while backing off."""
 _MAX_REFUSALS = 3  # consecutive 403s on freshly renewed URLs before giving up
+MAX_RETRY_AFTER = 300.0
+"""The longest ``Retry-After`` (seconds) a transfer waits for; a server asking for more is given up on.
+
+Up to this, a ``Retry-After`` is honoured in full, even beyond the policy's
+``backoff_cap`` (retrying sooner only earns another refusal).
+"""
 
 
 class Failure(NamedTuple):
@@ -93,7 +100,15 @@ class Attempts:
                 f"(last: {failure.reason}). Run again later: finished parts are kept and resumed.",
                 path=str(session.path),
             )
-        delay = session.retry.delay(self.failures - 1, failure.retry_after)
+        if failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER:
+            raise TransferError(
+                f"{session.url.safe} asked to wait {failure.retry_after:.0f} s before retrying {what} "
+                f"(Retry-After, after {failure.reason}), more than the {MAX_RETRY_AFTER:.0f} s a transfer waits. "
+                "Run again later: finished parts are kept and resumed.",
+                path=str(session.path),
+            )
+        # A Retry-After is honoured in full: the backoff cap is for our own guesses.
+        delay = failure.retry_after if failure.retry_after is not None else session.retry.delay(self.failures - 1)
         logger.debug("%s: %s on %s; retry %d in %.2f s", session.name, failure.reason, what, self.failures, delay)
         deadline = time.monotonic() + delay
         while (left := deadline - time.monotonic()) > 0:  # short waits: ``cancel`` is noticed too

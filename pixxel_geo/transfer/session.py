@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hmac
+import logging
 import threading
 from pathlib import Path
 from typing import NoReturn
@@ -17,11 +18,13 @@ from pixxel_geo.api.events import EventCallback, StateChanged, emit
 from pixxel_geo.transfer.digest import ExpectedDigest
 from pixxel_geo.transfer.progress import ProgressMeter
 from pixxel_geo.transfer.signed_url import RenewableURL
-from pixxel_geo.transfer.state import PartLedger
+from pixxel_geo.transfer.state import PartLedger, atomic_write_leftovers
 
 __all__ = ["BASE_HEADERS", "Stopped", "TransferSession"]
 
 BASE_HEADERS = {"Accept-Encoding": "identity"}
+
+logger = logging.getLogger(__name__)
 
 
 class Stopped(Exception):
@@ -104,6 +107,21 @@ class TransferSession:
         if self.ledger is not None:
             self.ledger.abandon()
         for leftover in (self.part_path, self.sidecar_path):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+    def remove_orphans(self) -> None:
+        """Remove what a killed transfer to this path left that no run can use (call with the lock held).
+
+        A sidecar without its ``.part`` (killed just after the final rename,
+        before the sidecar was deleted) and half-written sidecar copies
+        (killed inside :func:`~pixxel_geo.transfer.state.write_json_atomically`).
+        """
+        if self.sidecar_path.exists() and not self.part_path.exists():
+            logger.info("removing %s, left by an interrupted transfer", self.sidecar_path)
+            with contextlib.suppress(FileNotFoundError):
+                self.sidecar_path.unlink()
+        for leftover in atomic_write_leftovers(self.sidecar_path):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 

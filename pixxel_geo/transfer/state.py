@@ -13,9 +13,11 @@ were downloaded completely and verified, so that a later run can skip them.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -30,7 +32,7 @@ from pixxel_geo.transfer.plan import uniform_parts
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["PartLedger", "RemoteIdentity", "VerifiedRecords", "write_json_atomically"]
+__all__ = ["PartLedger", "RemoteIdentity", "VerifiedRecords", "atomic_write_leftovers", "write_json_atomically"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,19 @@ def write_json_atomically(path: Path, data: Any) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+_TMP_SUFFIX = re.compile(r"\.tmp\d+-\d+")
+
+
+def atomic_write_leftovers(path: Path) -> list[Path]:
+    """Temporary copies of ``path`` that :func:`write_json_atomically` began and never renamed."""
+    head = path.name
+    return [
+        leftover
+        for leftover in path.parent.glob(glob.escape(head) + ".tmp*")
+        if _TMP_SUFFIX.fullmatch(leftover.name[len(head) :])
+    ]
 
 
 def _read_json(path: Path) -> Any:
@@ -349,6 +364,11 @@ class VerifiedRecords:
             "at": time.time(),
         }
         with self._locked():
+            # Copies half-written by a writer killed inside write_json_atomically: only
+            # a lock holder writes one, so any seen now is an orphan.
+            for leftover in atomic_write_leftovers(self.path):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
             records = self._load()
             records[file.name] = record
             write_json_atomically(self.path, records)

@@ -7,7 +7,7 @@ import os
 import httpx
 
 from pixxel_geo.api.events import StateChanged, emit
-from pixxel_geo.transfer.digest import whole_file_digest
+from pixxel_geo.transfer.digest import announced_digest
 from pixxel_geo.transfer.files import pwrite_all
 from pixxel_geo.transfer.probe import Probe
 from pixxel_geo.transfer.progress import ProgressMeter
@@ -43,7 +43,7 @@ def fetch_stream(session: TransferSession, http: httpx.Client, remote: Probe) ->
                 with http.stream("GET", url, headers=BASE_HEADERS) as response:
                     if response.status_code == 200:
                         attempts.accepted()
-                        digest = remote.digest or whole_file_digest(response.headers)
+                        digest = remote.digest or announced_digest(response.headers, whole_body=True)
                         hash_object = digest.new_hash() if digest else None
                         os.ftruncate(fd, 0)
                         meter.reset(0)

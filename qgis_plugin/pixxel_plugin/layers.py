@@ -1,12 +1,10 @@
-"""Map layers: streamed rasters (URI, RGB rendering, re-signing) and the footprints layer.
+"""Map layers: streamed rasters (RGB rendering, ids kept on the layer) and the footprints layer.
 
-A product is a zip at a signed URL whose ``<item_id>.tif`` member is a COG;
-QGIS's GDAL reads it by range requests. QGIS 3.22's gdal provider mangles any
-path containing ``.zip``, so the inner URL is given to ``/vsicurl`` as a fully
-percent-encoded ``url=`` option (``.`` too), which QGIS leaves alone and GDAL
-decodes once. ``use_head=no``: the signed URLs refuse HEAD. The path comes from
-the core's ``pixxel_geo.io.gdal_options.vsizip_path`` (vendored), so the plugin and
-the core spell it one way.
+A product is a zip whose image member is a COG. The plugin's local range server
+(:mod:`pixxel_plugin.localstream`) serves that member at a stable 127.0.0.1 URL and re-signs
+behind it, so a layer's source is ``/vsicurl/http://127.0.0.1:<port>/<token>/catalogs/<id>/<member>``:
+no signed URL, no ``.zip`` (which QGIS 3.20-3.38 rewrite), and GDAL 3.6 reads only what it draws.
+The image member is the one the catalog's STAC ``image`` asset names, else ``<item_id>.tif``.
 """
 
 from __future__ import annotations
@@ -30,10 +28,6 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
-# Imported as a module of its package, so QGIS's import hook records the package
-# (pixxel_geo.io) too and unloading the plugin removes it.
-from ._vendor.pixxel_geo.io import gdal_options
-
 __all__ = [
     "CATALOG_ID_PROPERTY",
     "DOWNLOAD_ID_PROPERTY",
@@ -44,10 +38,9 @@ __all__ = [
     "member_name",
     "pixxel_layers",
     "raster_layer",
-    "resign_layer",
+    "repoint_layer",
     "rgb_band_indices",
     "stretch_maximum",
-    "vsi_uri",
 ]
 
 CATALOG_ID_PROPERTY = "pixxel/catalog_id"
@@ -64,19 +57,6 @@ FOOTPRINT_FIELDS = (
     ("datetime", QVariant.String),
     ("cloud_cover", QVariant.Double),
 )
-
-
-def vsi_uri(signed_url: str, member: str) -> str:
-    """The GDAL path of ``member`` inside the zip at ``signed_url``, in the spelling QGIS keeps.
-
-    The core's ``gdal_options.vsizip_path``: the URL fully percent-encoded, ``.`` as ``%2E`` too, so
-    QGIS 3.20-3.38 never see ``.zip`` in the source (the plugin's tests pin this).
-
-    Example:
-        >>> vsi_uri("http://h/f.zip?sig=1", "a.tif")
-        '/vsizip/{/vsicurl?use_head=no&list_dir=no&url=http%3A%2F%2Fh%2Ff%2Ezip%3Fsig%3D1}/a.tif'
-    """
-    return gdal_options.vsizip_path(signed_url, member)
 
 
 def member_name(catalog: Any) -> str:
@@ -141,29 +121,25 @@ def apply_rgb_renderer(layer: QgsRasterLayer, wavelengths: Sequence[float | None
     return red, green, blue
 
 
-def raster_layer(catalog: Any, signed_url: str, download_id: str) -> QgsRasterLayer:
-    """A streamed raster layer for ``catalog`` with RGB rendering and its ids as custom properties.
+def raster_layer(catalog: Any, uri: str, download_id: str | None, member: str) -> QgsRasterLayer:
+    """A streamed raster layer for ``catalog`` at ``uri``, RGB-rendered, its ids as custom properties.
 
     The layer is not added to the project; check ``layer.isValid()``.
     """
-    member = member_name(catalog)
     name = catalog.item_id or catalog.id
-    layer = QgsRasterLayer(vsi_uri(signed_url, member), name, "gdal")
+    layer = QgsRasterLayer(uri, name, "gdal")
     layer.setCustomProperty(CATALOG_ID_PROPERTY, catalog.id)
-    layer.setCustomProperty(DOWNLOAD_ID_PROPERTY, download_id)
+    layer.setCustomProperty(DOWNLOAD_ID_PROPERTY, download_id or "")
     layer.setCustomProperty(MEMBER_PROPERTY, member)
     if layer.isValid():
         apply_rgb_renderer(layer, [band.center_wavelength for band in catalog.bands])
     return layer
 
 
-def resign_layer(layer: QgsRasterLayer, signed_url: str) -> bool:
-    """Point ``layer`` at a fresh signed URL, keeping its name and rendering; return validity."""
-    member = str(layer.customProperty(MEMBER_PROPERTY, "") or "")
-    if not member:
-        return False
+def repoint_layer(layer: QgsRasterLayer, uri: str) -> bool:
+    """Point ``layer`` at ``uri`` (this session's local server), keeping its name and rendering; return validity."""
     renderer = layer.renderer().clone() if layer.renderer() is not None else None
-    layer.setDataSource(vsi_uri(signed_url, member), layer.name(), "gdal", QgsDataProvider.ProviderOptions())
+    layer.setDataSource(uri, layer.name(), "gdal", QgsDataProvider.ProviderOptions())
     if layer.isValid() and renderer is not None and isinstance(renderer, QgsMultiBandColorRenderer):
         renderer.setInput(layer.dataProvider())
         layer.setRenderer(renderer)

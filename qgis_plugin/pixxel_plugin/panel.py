@@ -27,7 +27,8 @@ from qgis.PyQt.QtWidgets import QDockWidget, QFileDialog, QTableWidgetItem
 from . import layers, service, settings
 from ._vendor import pixxel_geo as px
 from ._vendor.pixxel_geo import redact_urls
-from .filefetch import fetch_to_file, safe_file_stem
+from .filefetch import download_product, product_path
+from .localstream import StreamServer
 from .tasks import FunctionTask, TaskRunner
 from .ui import PanelWidgets
 
@@ -77,7 +78,9 @@ class PixxelDock(QDockWidget):
         self._syncing = False
         self._download_ids: dict[str, str] = {}
         self._delivery_rows: dict[str, int] = {}
+        self._target: service.ApiTarget | None = None
         self._load()
+        self.stream = StreamServer(self.cached_target)
         w = self.w
         w.save_button.clicked.connect(self.save_connection)
         w.test_button.clicked.connect(self.test_connection)
@@ -105,6 +108,29 @@ class PixxelDock(QDockWidget):
         self.w.url_edit.setText(current.api_url)
         self.w.folder_edit.setText(current.download_folder)
         self.w.connection_status.setText("Token stored." if current.authcfg else "No token stored yet.")
+        self._refresh_target()
+
+    def _refresh_target(self) -> None:
+        try:
+            self._target = self.target()
+        except settings.AuthStorageError:
+            self._target = None
+
+    def cached_target(self) -> service.ApiTarget:
+        """The API target as last read on the GUI thread (the local server's threads use it).
+
+        Raises:
+            px.ConfigurationError: no connection is saved yet.
+        """
+        if self._target is None:
+            raise px.ConfigurationError(
+                "No Pixxel connection is saved: enter the API URL and token in the Pixxel panel and press Save."
+            )
+        return self._target
+
+    def close_stream(self) -> None:
+        """Stop the local range server (plugin unload)."""
+        self.stream.close()
 
     def save_connection(self) -> bool:
         """Save the URL; store a newly entered token in the auth database (the field is then cleared)."""
@@ -135,6 +161,7 @@ class PixxelDock(QDockWidget):
             )
         )
         self.w.connection_status.setText("Token stored." if authcfg else "No token stored yet.")
+        self._refresh_target()
         return True
 
     def target(self) -> service.ApiTarget:
@@ -280,23 +307,34 @@ class PixxelDock(QDockWidget):
         return [t for c in self._need_selection() if (t := self.add_to_map(c)) is not None]
 
     def add_to_map(self, catalog: Any) -> FunctionTask | None:
-        """Create or reuse a download resource, then add a layer streaming from its signed URL."""
+        """Add a layer streaming ``catalog`` through the plugin's local range server (a task).
+
+        The task asks the API for the product (creating or reusing a download resource) and
+        reads the zip's directory; the layer's source is a stable local URL without a signature.
+        """
         known = self._download_ids.get(catalog.id)
+        if known:
+            self.stream.remember_download(catalog.id, known)
+        member = layers.member_name(catalog)
 
         def work(target: service.ApiTarget, task: FunctionTask) -> Any:
             task.report(f"Preparing {catalog.item_id}…")
-            product = service.signed_url(target, catalog.id, known, feedback=task.feedback)
-            layer = layers.raster_layer(catalog, product.signed_url, product.download_id)
+            if not self.stream.stored(catalog.id, member):
+                raise px.TransferError(
+                    f"{member} is compressed in the product zip (DEFLATE): it cannot be streamed; download it instead."
+                )
+            download_id = self.stream.download_id(catalog.id)
+            layer = layers.raster_layer(catalog, self.stream.uri(catalog.id, member), download_id, member)
             layer.moveToThread(QgsApplication.instance().thread())
-            return product, layer
+            return download_id, layer
 
         def done(result: Any) -> None:
-            product, layer = result
-            self._download_ids[catalog.id] = product.download_id
+            download_id, layer = result
+            if download_id:
+                self._download_ids[catalog.id] = download_id
             if not layer.isValid():
                 self.notify(
-                    f"QGIS could not open {catalog.item_id} from its signed URL: "
-                    f"{redact_urls(layer.error().summary())}",
+                    f"QGIS could not open {catalog.item_id}: {redact_urls(layer.error().summary())}",
                     Qgis.Critical,
                     0,
                 )
@@ -307,34 +345,31 @@ class PixxelDock(QDockWidget):
 
         return self._submit(f"Pixxel: add {catalog.item_id} to the map", work, done, "Add to map failed")
 
-    def resign_layers(self, raster_layers: list[Any]) -> list[FunctionTask]:
-        """Fetch fresh signed URLs for saved layers and point them there (after a project opens)."""
-        tasks = []
+    def restore_layers(self, raster_layers: list[Any]) -> int:
+        """Point saved Pixxel layers at this session's local server (after a project is read).
+
+        The project path preprocessor already maps saved local URLs; this also repairs layers
+        saved by older versions of the plugin (signed-URL sources) and keeps their download ids.
+
+        Returns:
+            How many layers had to be re-pointed.
+        """
+        repointed = 0
         for layer in raster_layers:
-            layer_id = layer.id()
             catalog_id = str(layer.customProperty(layers.CATALOG_ID_PROPERTY))
-            download_id = str(layer.customProperty(layers.DOWNLOAD_ID_PROPERTY, "") or "") or None
-
-            def work(
-                target: service.ApiTarget,
-                task: FunctionTask,
-                c: str = catalog_id,
-                d: str | None = download_id,
-            ) -> Any:
-                return service.signed_url(target, c, d, feedback=task.feedback)
-
-            def done(product: service.SignedProduct, lid: str = layer_id) -> None:
-                target_layer = QgsProject.instance().mapLayer(lid)
-                if target_layer is None:
-                    return
-                target_layer.setCustomProperty(layers.DOWNLOAD_ID_PROPERTY, product.download_id)
-                if not layers.resign_layer(target_layer, product.signed_url):
-                    self.notify(f"{target_layer.name()}: still unreadable after re-signing.", Qgis.Critical, 0)
-
-            task = self._submit(f"Pixxel: re-sign {layer.name()}", work, done, f"Re-signing {layer.name()} failed")
-            if task is not None:
-                tasks.append(task)
-        return tasks
+            download_id = str(layer.customProperty(layers.DOWNLOAD_ID_PROPERTY, "") or "")
+            member = str(layer.customProperty(layers.MEMBER_PROPERTY, "") or "")
+            if download_id:
+                self.stream.remember_download(catalog_id, download_id)
+                self._download_ids.setdefault(catalog_id, download_id)
+            if not member:
+                continue
+            uri = self.stream.uri(catalog_id, member)
+            if layer.source() != uri or not layer.isValid():
+                repointed += 1
+                if not layers.repoint_layer(layer, uri):
+                    self.notify(f"{layer.name()}: the Pixxel product could not be opened.", Qgis.Critical, 0)
+        return repointed
 
     # -- deliver ----------------------------------------------------------------------------
     def refresh_stores(self) -> FunctionTask | None:
@@ -424,11 +459,7 @@ class PixxelDock(QDockWidget):
             self.w.folder_edit.setText(folder)
 
     def download_selected(self) -> list[FunctionTask]:
-        """Download each selected product to ``<folder>/<item_id>.zip`` (one task each).
-
-        The item id comes from the API: it is made a plain file name first (see
-        :func:`~pixxel_plugin.filefetch.safe_file_stem`), so it cannot leave the folder.
-        """
+        """Download each selected product to ``<folder>/pixxel-<catalog id>.zip`` (one task each)."""
         folder = Path(self.w.folder_edit.text().strip()).expanduser()
         if not self.w.folder_edit.text().strip() or not folder.is_dir():
             self.notify(f"Choose an existing download folder first (got {str(folder)!r}).", Qgis.Warning)
@@ -438,27 +469,30 @@ class PixxelDock(QDockWidget):
         return [t for c in chosen if (t := self.download(c, folder)) is not None]
 
     def download(self, catalog: Any, folder: Path) -> FunctionTask | None:
-        """Stream one product to ``folder/<item_id>.zip`` through QGIS's network stack, with progress.
+        """Download one product into ``folder`` with the core's transfer engine, with progress.
 
-        The file name is :func:`safe_file_stem` of the API-supplied item id (an absolute
-        path or ``../`` in it cannot escape ``folder``).
+        Resumable (run it again after a failure or cancel), verified against the server's
+        SHA-256, re-signed when the URL expires, placed atomically; see :mod:`pixxel_plugin.filefetch`.
         """
-        dest = folder / f"{safe_file_stem(catalog.item_id, catalog.id)}.zip"
-        known = self._download_ids.get(catalog.id)
+        dest = product_path(folder, catalog.id)
 
         def work(target: service.ApiTarget, task: FunctionTask) -> Any:
-            product = service.signed_url(target, catalog.id, known, feedback=task.feedback)
+            known = self._download_ids.get(catalog.id)
             task.setProgress(1.0)
 
             def progress(done: int, total: int) -> None:
                 task.setProgress(1.0 + 99.0 * done / max(total, 1))
 
-            fetch_to_file(product.signed_url, dest, progress, task.feedback)
-            return product
+            def remember(download_id: str) -> None:  # from the worker: a resume reuses it, even after a failure
+                self._download_ids[catalog.id] = download_id
 
-        def done(product: service.SignedProduct) -> None:
-            self._download_ids[catalog.id] = product.download_id
-            self.notify(f"Downloaded {dest.name} to {dest.parent}.", Qgis.Success)
-            self.download_finished.emit(str(dest))
+            result = download_product(target, catalog.id, folder, known, progress, task.feedback, remember)
+            task.setProgress(100.0)
+            return result
+
+        def done(result: Any) -> None:
+            self._download_ids[catalog.id] = result.download_id
+            self.notify(f"Downloaded {result.path.name} to {result.path.parent}.", Qgis.Success)
+            self.download_finished.emit(str(result.path))
 
         return self._submit(f"Pixxel: download {dest.name}", work, done, f"Download of {dest.name} failed")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
-from qgis.core import QgsProject
+from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from . import layers
 from .panel import PixxelDock
+from .processing_provider import PixxelProvider
 from .tasks import TaskRunner
 
 __all__ = ["PixxelPlugin"]
@@ -32,6 +34,7 @@ class PixxelPlugin:
         self.runner: TaskRunner | None = None
         self.dock: PixxelDock | None = None
         self.action: QAction | None = None
+        self.provider: PixxelProvider | None = None
 
     def initGui(self) -> None:
         """Create the action and the (hidden) dock; watch for projects being opened."""
@@ -48,19 +51,29 @@ class PixxelPlugin:
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(MENU, self.action)
         QgsProject.instance().readProject.connect(self.project_read)
+        self.initProcessing()
+
+    def initProcessing(self) -> None:
+        """Add the Pixxel algorithms to the Processing toolbox (once)."""
+        if self.provider is None:
+            self.provider = PixxelProvider(self)
+            QgsApplication.processingRegistry().addProvider(self.provider)
 
     def project_read(self, *_: Any) -> None:
-        """Re-sign the plugin's streamed layers of a project just opened (their URLs may have expired)."""
+        """Point the streamed layers of a project just opened at this session's local range server."""
         if self.dock is None:
             return
         saved = layers.pixxel_layers(QgsProject.instance().mapLayers().values())
         if saved:
-            self.dock.resign_layers(saved)
+            self.dock.restore_layers(saved)
 
     def unload(self) -> None:
         """Remove everything initGui added and cancel running tasks."""
         with contextlib.suppress(TypeError):  # not connected (initGui failed half-way)
             QgsProject.instance().readProject.disconnect(self.project_read)
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
         if self.runner is not None:
             self.runner.cancel_all()
         if self.action is not None:
@@ -69,6 +82,12 @@ class PixxelPlugin:
             self.action.deleteLater()
             self.action = None
         if self.dock is not None:
+            self.dock.close_stream()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        # QGIS forgets the modules its import hook saw; vendored ones imported lazily on other
+        # threads (httpcore's connection backends, first used by the local server) go too.
+        vendor = f"{__package__}._vendor"
+        for name in [m for m in sys.modules if m == vendor or m.startswith(vendor + ".")]:
+            del sys.modules[name]

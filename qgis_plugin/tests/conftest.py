@@ -44,7 +44,7 @@ class SandboxProcess:
 
     url: str
     token: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None
     data_dir: Path
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
@@ -66,8 +66,14 @@ class SandboxProcess:
     def info(self) -> dict[str, Any]:
         return self.call("GET", "/_sandbox/info")
 
+    def set_faults(self, **faults: Any) -> None:
+        self.call("POST", "/_sandbox/faults", faults)
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/_sandbox/faults")
+
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -79,7 +85,9 @@ class SandboxProcess:
                 self.process.wait(timeout=10)
 
 
-def start_sandbox(data_dir: Path, token: str = TOKEN, timeout: float = 300.0) -> SandboxProcess:
+def start_sandbox(
+    data_dir: Path, token: str = TOKEN, timeout: float = 300.0, bands: int = 16, size: int = 256, count: int = 6
+) -> SandboxProcess:
     """Start ``python -m pixxel_geo.sandbox`` and wait until ``/ping`` answers."""
     python = sandbox_python()
     if not Path(python).exists():
@@ -88,7 +96,7 @@ def start_sandbox(data_dir: Path, token: str = TOKEN, timeout: float = 300.0) ->
     port_file = data_dir / "sandbox.port"
     command = [
         python, "-m", "pixxel_geo.sandbox", "--port", "0", "--token", token, "--data-dir", str(data_dir),
-        "--bands", "16", "--size", "256", "--port-file", str(port_file),
+        "--bands", str(bands), "--size", str(size), "--count", str(count), "--port-file", str(port_file),
         "--download-seconds", "0.3", "--delivery-seconds", "0.5",
     ]  # fmt: skip
     env = {**os.environ, "PIXXEL_SANDBOX_PARENT_PID": str(os.getpid())}
@@ -123,8 +131,26 @@ def start_sandbox(data_dir: Path, token: str = TOKEN, timeout: float = 300.0) ->
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    """A sandbox server for the whole session (16 bands, 256 x 256 px products)."""
+    """A sandbox server for the whole session (16 bands, 256 x 256 px products).
+
+    ``$PIXXEL_REUSE_SANDBOX_URL``: use that running sandbox instead (the fresh QGIS process
+    that reopens a saved project talks to its parent's sandbox).
+    """
+    reuse = os.environ.get("PIXXEL_REUSE_SANDBOX_URL")
+    if reuse:
+        yield SandboxProcess(reuse, TOKEN, None, tmp_path_factory.mktemp("reused"))
+        return
     server = start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def big_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    """A sandbox with one product of more than 25 MB (32 bands, 1024 x 1024 px)."""
+    server = start_sandbox(tmp_path_factory.mktemp("big-sandbox"), bands=32, size=1024, count=1)
     try:
         yield server
     finally:
@@ -204,9 +230,8 @@ def _wait_tasks_gone(timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-@pytest.fixture
-def dock(plugin: Any, sandbox: SandboxProcess, qtbot: Any) -> Any:
-    """The plugin's panel, shown (floating) and connected to the sandbox."""
+def connect(plugin: Any, sandbox: SandboxProcess, qtbot: Any) -> Any:
+    """The plugin's panel, shown (floating) and connected to ``sandbox``."""
     panel = plugin.dock
     panel.setFloating(True)
     panel.show()
@@ -215,6 +240,20 @@ def dock(plugin: Any, sandbox: SandboxProcess, qtbot: Any) -> Any:
     panel.w.token_edit.setText(TOKEN)
     assert panel.save_connection()
     return panel
+
+
+@pytest.fixture
+def dock(plugin: Any, sandbox: SandboxProcess, qtbot: Any) -> Iterator[Any]:
+    """The plugin's panel, shown (floating) and connected to the sandbox."""
+    yield connect(plugin, sandbox, qtbot)
+    sandbox.clear_faults()
+
+
+@pytest.fixture
+def big_dock(plugin: Any, big_sandbox: SandboxProcess, qtbot: Any) -> Iterator[Any]:
+    """The plugin's panel connected to the sandbox with the large product."""
+    yield connect(plugin, big_sandbox, qtbot)
+    big_sandbox.clear_faults()
 
 
 def wait_idle(qtbot: Any, dock: Any, timeout: int = 60_000) -> None:

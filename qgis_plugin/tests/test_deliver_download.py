@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 import zipfile
@@ -69,16 +64,26 @@ def test_deliver_to_a_store_shows_statuses(searched: Any, sandbox: Any, qtbot: A
     assert [p for p in delivered if p.is_file()], "nothing landed in the store's bucket"
 
 
-def test_download_streams_to_a_folder_with_progress(
-    searched: Any, sandbox: Any, qtbot: Any, tmp_path: Path, monkeypatch: Any
-) -> None:
-    dock = searched
-    from pixxel_plugin import filefetch
+def _fresh_download(sandbox: Any, catalog_id: str) -> str:
+    created = sandbox.call("POST", "/v0/catalogs/download", {"catalog_ids": [catalog_id]})
+    return created["id"]
 
-    monkeypatch.setattr(filefetch, "DEFAULT_PIECE", 256 * 1024)  # several pieces, several progress steps
+
+def _expected_digest(sandbox: Any, download_id: str) -> str:
+    download = sandbox.call("GET", f"/v0/catalogs/download/{download_id}")
+    probe = urllib.request.Request(download["signed_url"], headers={"Range": "bytes=0-0"})
+    with urllib.request.urlopen(probe, timeout=30) as response:
+        return response.headers["Repr-Digest"].split(":")[1]
+
+
+def test_download_streams_to_a_folder_with_progress(searched: Any, sandbox: Any, qtbot: Any, tmp_path: Path) -> None:
+    dock = searched
+    from pixxel_plugin.filefetch import product_path
+
     catalog = dock.catalogs[0]
     dock.select_catalogs([catalog.id])
     dock.w.folder_edit.setText(str(tmp_path))
+    sandbox.set_faults(bandwidth=4e6)  # a transfer that takes a while: several progress steps
 
     ticker = Ticker()
     progress: list[float] = []
@@ -93,20 +98,15 @@ def test_download_streams_to_a_folder_with_progress(
     wait_idle(qtbot, dock)
     ticker.timer.stop()
 
-    dest = tmp_path / f"{catalog.item_id}.zip"
+    dest = product_path(tmp_path, catalog.id)
+    assert dest.name == f"pixxel-{catalog.id}.zip"
     assert blocker.args == [str(dest)]
-    assert dest.is_file() and not list(tmp_path.glob("*.part"))
+    assert dest.is_file() and not list(tmp_path.glob("*.part*"))  # complete, nothing left to resume
     with zipfile.ZipFile(dest) as zf:
-        assert f"{catalog.item_id}.tif" in zf.namelist()
         assert zf.testzip() is None
-    assert len(progress) >= 4 and progress == sorted(progress) and progress[-1] == 100.0
+    assert len(progress) >= 3 and progress == sorted(progress) and progress[-1] == 100.0
     assert ticker.marks[-1] > ticker.marks[0]  # GUI-thread timer ticked between progress reports
-
-    # The same bytes as the server's file (its RFC 9530 digest of the whole file).
-    download = sandbox.call("GET", f"/v0/catalogs/download/{dock._download_ids[catalog.id]}")
-    probe = urllib.request.Request(download["signed_url"], headers={"Range": "bytes=0-0"})
-    with urllib.request.urlopen(probe, timeout=30) as response:
-        expected = response.headers["Repr-Digest"].split(":")[1]
+    expected = _expected_digest(sandbox, dock._download_ids[catalog.id])
     assert base64.b64encode(hashlib.sha256(dest.read_bytes()).digest()).decode() == expected
 
 
@@ -118,97 +118,61 @@ def test_download_without_folder_says_what_to_do(searched: Any, qgis_iface: Any)
     assert any("download folder" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
 
 
-def test_download_names_stay_inside_the_folder_whatever_the_item_id(searched: Any, qtbot: Any, tmp_path: Path) -> None:
-    """The item id is API-supplied: ``../`` or an absolute path in it must not leave the chosen folder."""
-    dock = searched
-    folder = tmp_path / "chosen"
-    outside = tmp_path / "outside"
-    folder.mkdir()
-    outside.mkdir()
-    catalog = dock.catalogs[0]
-    hostile = [
-        dataclasses.replace(catalog, details={**catalog.details, "id": item_id})
-        for item_id in ("../escaped", str(outside / "absolute"), "..")
-    ]
-    assert hostile[0].item_id == "../escaped"
-    written = []
-    for item in hostile:
-        with qtbot.waitSignal(dock.download_finished, timeout=60_000) as blocker:
-            assert dock.download(item, folder) is not None
-        wait_idle(qtbot, dock)
-        written.append(Path(blocker.args[0]))
-    assert [p.parent for p in written] == [folder] * 3
-    assert written[0].name == "escaped.zip"
-    assert written[1].name.endswith("_outside_absolute.zip") and not written[1].name.startswith(("_", "."))
-    assert written[2].name == f"{catalog.id}.zip"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen", "outside"]
-    assert not list(outside.iterdir())
-    for path in written:
-        with zipfile.ZipFile(path) as zf:
-            assert zf.testzip() is None
-
-
-RANGE_THEN_WHOLE_SERVER = """
-import http.server, re, sys
-from pathlib import Path
-
-BODY = bytes(range(256)) * 1200  # 307200 bytes
-seen = []
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        seen.append(self.path)
-        match = re.match(r"bytes=(\\d+)-(\\d+)", self.headers.get("Range", ""))
-        if match and len(seen) == 1:  # honour Range once, then answer 200 with the whole file
-            start, end = int(match[1]), min(int(match[2]), len(BODY) - 1)
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(BODY)}")
-            chunk = BODY[start : end + 1]
-        else:
-            self.send_response(200)
-            chunk = BODY
-        self.send_header("Content-Length", str(len(chunk)))  # and no Repr-Digest
-        self.end_headers()
-        self.wfile.write(chunk)
-
-    def log_message(self, *args):
-        pass
-
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-Path(sys.argv[1]).write_text(str(server.server_address[1]))
-server.serve_forever()
-"""
-
-
-@pytest.fixture
-def range_then_whole_server(tmp_path: Path) -> Any:
-    """A file server (its own process, no digest) that honours ``Range`` once, then sends 200s."""
-    script = tmp_path / "server.py"
-    script.write_text(RANGE_THEN_WHOLE_SERVER)
-    port_file = tmp_path / "port"
-    process = subprocess.Popen([sys.executable, str(script), str(port_file)], start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the test file server did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{int(port_file.read_text())}/files/p.zip?X-Sig=secret"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-
-
-def test_a_whole_file_answer_after_the_first_piece_is_refused(
-    plugin: Any, range_then_whole_server: str, tmp_path: Path
+def test_download_is_re_signed_when_its_url_expires(
+    big_dock: Any, big_sandbox: Any, qtbot: Any, tmp_path: Path, world_canvas: Any
 ) -> None:
-    from pixxel_plugin.filefetch import FetchError, fetch_to_file
+    dock, sandbox = big_dock, big_sandbox
+    with qtbot.waitSignal(dock.catalogs_changed, timeout=60_000):
+        dock.w.search_button.click()
+    wait_idle(qtbot, dock)
+    catalog = dock.catalogs[0]
+    # 53 MB in more parts than connections: later parts start after the URL expired.
+    sandbox.set_faults(url_lifetime=2.0, bandwidth=4e6)  # ~3.3 s in all: one renewal
+    dock._download_ids[catalog.id] = _fresh_download(sandbox, catalog.id)
+    time.sleep(0.5)  # let the sandbox's download finish preparing
+    sandbox.reset_requests()
+    with qtbot.waitSignal(dock.download_finished, timeout=60_000, raising=False) as blocker:
+        assert dock.download(catalog, tmp_path) is not None
+    wait_idle(qtbot, dock)
+    assert blocker.signal_triggered, dock.iface.messageBar().get_messages(Qgis.Critical)
+    statuses = [r["status"] for r in sandbox.requests(path_prefix="/files/")]
+    assert 403 in statuses, statuses  # refused mid-way, re-signed, finished
+    sandbox.clear_faults()
+    dest = Path(blocker.args[0])
+    expected = _expected_digest(sandbox, dock._download_ids[catalog.id])
+    assert base64.b64encode(hashlib.sha256(dest.read_bytes()).digest()).decode() == expected
 
-    body = bytes(range(256)) * 1200
-    dest = tmp_path / "p.zip"
-    with pytest.raises(FetchError, match="stopped honouring range requests after 100000 bytes") as caught:
-        fetch_to_file(range_then_whole_server, dest, piece_size=100_000)
-    assert "secret" not in str(caught.value)
-    assert not dest.exists()  # no corrupt file renamed into place
-    part = tmp_path / "p.zip.part"
-    assert part.read_bytes() == body[:100_000]  # kept: the valid bytes before the server changed its mind
+
+def test_a_cancelled_download_resumes(
+    searched: Any, sandbox: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixxel_plugin import filefetch
+
+    monkeypatch.setattr(filefetch, "PART_SIZE", 128 * 1024)  # many parts: some complete before the cancel
+    dock = searched
+    catalog = dock.catalogs[2]
+    sandbox.set_faults(bandwidth=3e5)
+    progress: list[float] = []
+    task = dock.download(catalog, tmp_path)
+    assert task is not None
+    task.progressChanged.connect(progress.append)
+    qtbot.waitUntil(lambda: any(p > 40 for p in progress), timeout=60_000)
+    task.cancel()
+    wait_idle(qtbot, dock)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in left if n.endswith(".zip.part")] and not [n for n in left if n.endswith(".zip")], (
+        left,
+        progress,
+    )  # kept for a resume, nothing half-written in place
+    sandbox.clear_faults()
+    sandbox.reset_requests()
+    with qtbot.waitSignal(dock.download_finished, timeout=60_000) as blocker:
+        assert dock.download(catalog, tmp_path) is not None
+    wait_idle(qtbot, dock)
+    dest = Path(blocker.args[0])
+    served = sandbox.requests(path_prefix="/files/")
+    moved = sum(r["bytes"] for r in served if r["status"] == 206)
+    assert 0 < moved < dest.stat().st_size, (served, progress)  # only what was missing
+    with zipfile.ZipFile(dest) as zf:
+        assert zf.testzip() is None
+    assert not list(tmp_path.glob("*.part*"))

@@ -27,16 +27,21 @@ def test_zip_is_small_pure_python_and_described(plugin_zip: Path) -> None:
     assert f"{PLUGIN}/{icon}" in names
     for package in VENDORED:
         assert f"{PLUGIN}/_vendor/{package}/__init__.py" in names
-    # The core's GDAL path builders ship alone, without pixxel_geo/io's heavy __init__ and modules.
+    # The core's local range server ships with its reader and zip index only, without pixxel_geo/io's
+    # heavy __init__ and modules.
     io_files = sorted(n for n in names if n.startswith(f"{PLUGIN}/_vendor/pixxel_geo/io/"))
-    assert io_files == [f"{PLUGIN}/_vendor/pixxel_geo/io/{n}" for n in ("__init__.py", "gdal_options.py")]
-    heavy = ("numpy", "rasterio", "xarray", "geopandas", "pyogrio", "fsspec", "pixxel_geo")
+    wanted = ("__init__.py", "localserver.py", "reader.py", "zipindex.py")
+    assert io_files == [f"{PLUGIN}/_vendor/pixxel_geo/io/{n}" for n in wanted]
+    heavy = ("numpy", "rasterio", "xarray", "geopandas", "pyogrio", "fsspec")
     for name in io_files:  # nothing heavy imported at module level (rasterio only inside functions)
         for node in ast.parse(sources[name]).body:
             if isinstance(node, ast.Import):
                 assert not [a.name for a in node.names if a.name.split(".")[0] in heavy], name
             elif isinstance(node, ast.ImportFrom) and node.module:
                 assert node.module.split(".")[0] not in heavy, (name, node.module)
+                if node.level and node.module.startswith("pixxel_geo.io."):  # a vendored sibling, shipped
+                    sibling = node.module.removeprefix("pixxel_geo.io.")
+                    assert f"{PLUGIN}/_vendor/pixxel_geo/io/{sibling}.py" in names, (name, node.module)
     assert not [n for n in names if "/tests/" in n or n.endswith("_main.py")]
     # Nothing imports a vendored package by its global name: it could shadow (or be shadowed by) others.
     for name, text in sources.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,20 +38,24 @@ def test_transport_get_post_delete_and_errors(plugin: Any, sandbox: Any) -> None
 
 def test_helpers(plugin: Any) -> None:
     from pixxel_plugin._vendor import pixxel_geo as core
-    from pixxel_plugin._vendor.pixxel_geo.io import gdal_options
 
-    from pixxel_plugin import transport
-    from pixxel_plugin.filefetch import safe_file_stem
-    from pixxel_plugin.layers import rgb_band_indices, vsi_uri
+    from pixxel_plugin import localstream, transport
+    from pixxel_plugin.filefetch import product_path
+    from pixxel_plugin.layers import rgb_band_indices
 
     assert rgb_band_indices([400, 440, 480, 520, 560, 600, 640, 680]) == (7, 5, 3)
     assert rgb_band_indices([None, None]) == (1, 2, 2)
-    url = "http://127.0.0.1:8/files/a/catalogs.zip?X-Sig=a.b"
-    uri = vsi_uri(url, "x.tif")
-    # The core's one implementation, in the spelling QGIS 3.20-3.38 leave alone ("." as %2E).
-    assert uri == gdal_options.vsizip_path(url, "x.tif")
-    assert ".zip" not in uri and "%2Ezip%3FX-Sig%3Da%2Eb}" in uri
-    assert uri.startswith("/vsizip/{/vsicurl?use_head=no&list_dir=no&url=") and uri.endswith("}/x.tif")
+    # Project files store the local server's URLs without the session's port and token ...
+    base = plugin.dock.stream.server.base_url
+    uri = f"/vsicurl/{base}/catalogs/cat-1/a.tif"
+    saved = localstream.saved_form(uri)
+    assert saved == "/vsicurl/http://127.0.0.1:0/pixxel-local/catalogs/cat-1/a.tif"
+    # ... and a project read maps them (or an earlier session's) to this session's server.
+    assert plugin.dock.stream.current_form(saved) == uri
+    old = "/vsicurl/http://127.0.0.1:4711/" + "x" * 32 + "/catalogs/cat-1/a.tif"
+    assert plugin.dock.stream.current_form(old) == uri
+    assert plugin.dock.stream.current_form("/data/scene.tif") == "/data/scene.tif"
+    uri = "/vsizip/{/vsicurl?use_head=no&list_dir=no&url=http%3A%2F%2Fh%2Fp%2Ezip%3FX-Sig%3Dsecret}/x.tif"
 
     # The core's redaction: plain query strings and percent-encoded ones (as GDAL quotes the layer source).
     assert transport.redact_urls is core.redact_urls
@@ -58,9 +63,7 @@ def test_helpers(plugin: Any) -> None:
     gdal_message = f"HTTP error 403 opening {uri}"
     assert "X-Sig" not in core.redact_urls(gdal_message)
 
-    assert safe_file_stem("ok-Name_1.v2") == "ok-Name_1.v2"
-    assert safe_file_stem("../../etc/passwd") == "etc_passwd"
-    assert safe_file_stem("/abs/path") == "abs_path"
-    assert safe_file_stem("C:\\x\\y") == "C_x_y"
-    assert safe_file_stem("..", "cat-1") == "cat-1" and safe_file_stem(None, "../..") == "product"
-    assert len(safe_file_stem("a" * 500)) <= 120
+    # Download file names are the core's (pixxel-<id>.zip): an id cannot leave the folder.
+    assert product_path(Path("/data"), "cat-1") == Path("/data/pixxel-cat-1.zip")
+    for hostile in ("../../etc/passwd", "/abs/path", "C:\\x\\y", ".."):
+        assert product_path(Path("/data"), hostile).parent == Path("/data")

@@ -121,3 +121,38 @@ def test_plain_http_to_loopback_still_works(host):
     transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"stores": []}))
     with px.Client(api_key=TOKEN, base_url=f"http://{host}", transport=transport) as client:
         assert client.stores.list() == []
+
+
+# -- hardening (issue 15): a bad URL or key is named as such, before any request ----------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:abc", "http://127.0.0.1:99999", "https://api.pixxel .space", "https://", "http://[::1",
+     "https://api.pixxel.space/\nx", "ftp://api.pixxel.space"],
+)  # fmt: skip
+def test_bad_api_urls_are_configuration_errors(url, monkeypatch):
+    monkeypatch.delenv("PIXXEL_API_URL", raising=False)
+    with pytest.raises(px.ConfigurationError, match="API URL"):
+        px.Client(api_key="k", base_url=url)
+
+
+@pytest.mark.parametrize("key", ["abc\ndef", "abc def", "abc\x00", "clé-é"])
+def test_keys_with_spaces_or_control_characters_are_refused_without_showing_them(make_client, key):
+    client, rec = make_client(lambda r: pytest.fail("a request was sent"), api_key=key)
+    with pytest.raises(px.ConfigurationError, match="API key") as info:
+        client.stores.list()
+    assert key not in str(info.value) and rec.requests == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"api_key": 5}, {"base_url": 5}, {"base_url": b"http://127.0.0.1"}, {"config": 5}, {"poll_schedule": 5},
+     {"transport": "http"}],
+)  # fmt: skip
+def test_settings_of_the_wrong_type_are_refused(kwargs, monkeypatch):
+    monkeypatch.setenv("PIXXEL_API_KEY", "k")
+    with pytest.raises(px.ConfigurationError):
+        px.Client(**kwargs)
+    with pytest.raises(px.ConfigurationError):
+        px.AsyncClient(**kwargs)

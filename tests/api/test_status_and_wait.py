@@ -139,7 +139,7 @@ def test_waiting_for_many_deliveries_uses_one_list_call_per_poll(make_client):
 
 
 def test_poll_intervals_back_off_to_a_cap():
-    intervals = px.PollSchedule(first=1.0, factor=1.5, cap=12.0).intervals(timeout=1000)
+    intervals = px.PollSchedule(first=1.0, factor=1.5, cap=12.0, steady=0, jitter=0).intervals(timeout=1000)
     values = [next(intervals) for _ in range(10)]
     assert values[0] == 1.0 and values == sorted(values) and max(values) == 12.0
 
@@ -176,3 +176,49 @@ def test_paging_survives_string_numbers(make_client):
 
     client, _ = make_client(handler)
     assert [c.id for c in client.catalogs.search(limit=2)] == ["c0", "c1", "c2"]
+
+
+# -- hardening (issue 15) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_waiting_for_an_unknown_delivery_fails_fast(make_client):
+    client, rec = make_client(lambda r: httpx.Response(200, json={"deliveries": []}))
+    with pytest.raises(px.NotFoundError, match="no-such-id") as info:
+        client.deliveries.wait(["no-such-id"], timeout=3600)
+    assert "deliveries list" in str(info.value)
+    assert len(rec.requests) <= 3
+
+
+@pytest.mark.timeout(30)
+def test_one_unknown_delivery_among_known_ones_fails_fast(make_client):
+    known = {"delivery_id": "d1", "catalog_id": "c1", "status": "IN_PROGRESS"}
+    client, rec = make_client(
+        lambda r: httpx.Response(
+            200, json={"deliveries": [known] if "d1" in str(r.url) or "delivery_id" not in r.url.params else []}
+        )
+    )
+    with pytest.raises(px.NotFoundError, match="d2"):
+        client.deliveries.wait(["d1", "d2"], timeout=3600)
+    assert len(rec.requests) <= 8
+
+
+def test_pages_of_items_without_ids_and_no_total_stop_at_once(make_client):
+    client, rec = make_client(lambda r: httpx.Response(200, json={"catalogs": [{"name": "x"}] * 50}))
+    with pytest.raises(px.MalformedResponseError, match="id"):
+        list(client.catalogs.search())
+    assert len(rec.requests) == 1
+
+
+def test_a_server_repeating_one_page_is_paged_once(make_client):
+    page = {"catalogs": [{"id": f"c{i}"} for i in range(50)]}
+    client, rec = make_client(lambda r: httpx.Response(200, json=page))
+    assert len(list(client.catalogs.search())) == 50
+    assert len(rec.requests) == 2
+
+
+def test_order_item_pages_without_ids_stop_at_once(make_client):
+    client, rec = make_client(lambda r: httpx.Response(200, json={"order_items": [{"id": None}] * 50}))
+    with pytest.raises(px.MalformedResponseError):
+        list(client.order_items.list())
+    assert len(rec.requests) == 1

@@ -121,3 +121,88 @@ def test_search_body_sends_schema_values(kwargs, expected):
 def test_search_body_refuses_malformed_values(kwargs):
     with pytest.raises(px.InvalidInputError):
         search_body(**kwargs)
+
+
+# -- hardening (issue 15): no TypeError, no request, for arguments that can be checked here --------------
+
+
+def _file(tmp_path):
+    path = tmp_path / "a-file"
+    path.write_text("x")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda c, t: c.download(catalog_ids=[None], dest=t), "non-empty string"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=None), "dest"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=""), "dest"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=5), "dest"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, connections="8"), "connections"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, connections=0), "connections"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, connections=True), "connections"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, connections=65), "connections"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, extract="no"), "extract"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, overwrite=1), "overwrite"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=t, on_event="print"), "on_event"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=_file(t)), "not a folder"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest=_file(t) / "sub"), "not a folder"),
+        (lambda c, t: c.download(catalog_ids=["c"], dest="/sys/pixxel-test"), "cannot write"),
+        (lambda c, t: c.download(catalog_ids=5, dest=t), "list of ids"),
+        (lambda c, t: c.downloads.create(catalog_ids=5), "list of ids"),
+        (lambda c, t: c.deliveries.wait(5), "list of ids"),
+        (lambda c, t: c.deliveries.wait(["d1"], on_event=5), "on_event"),
+        (lambda c, t: c.downloads.wait("d1", on_event=5), "on_event"),
+        (lambda c, t: c.deliveries.list(delivery_id="a/b"), "not a valid id"),
+        (lambda c, t: c.deliveries.list(catalog_id="x?y=1"), "not a valid id"),
+        (lambda c, t: c.deliveries.list(task_id=5), "non-empty string"),
+        (lambda c, t: c.stores.create("n", "S3", "b", "r", {}, labels=5), "labels"),
+        (lambda c, t: c.stores.create("n", "S3", "b", "r", {}, path_prefix=5), "path_prefix"),
+        (lambda c, t: c.stores.create("n", "S3", "b", "r", None), "secrets"),
+        (lambda c, t: list(c.catalogs.search(sort_by="")), "sort_by"),
+        (lambda c, t: list(c.catalogs.search(sort_by=[])), "sort_by"),
+        (lambda c, t: list(c.catalogs.search(sort_by="-")), "sort_by"),
+        (lambda c, t: list(c.catalogs.search(datetime="garbage")), "RFC 3339"),
+        (lambda c, t: list(c.catalogs.search(datetime="2024-13-01T00:00:00Z")), "RFC 3339"),
+        (lambda c, t: list(c.catalogs.search(datetime="2024-01-01T00:00:00Z/garbage")), "RFC 3339"),
+        (lambda c, t: list(c.catalogs.search(datetime="2024-01-01T00:00:00Z/a/b")), "RFC 3339"),
+        (lambda c, t: list(c.catalogs.search(datetime="../..")), "open at both ends"),
+        (lambda c, t: list(c.catalogs.search(datetime="2024-02-01T00:00:00Z/2024-01-01T00:00:00Z")), "before"),
+        (lambda c, t: list(c.catalogs.search(datetime="")), "RFC 3339"),
+        (lambda c, t: list(c.catalogs.search(query={"cloudcover": 5})), "query"),
+        (lambda c, t: list(c.catalogs.search(intersects={"type": "Feature", "geometry": {}})), "Feature"),
+        (lambda c, t: list(c.catalogs.search(intersects={"type": "Polygon"})), "coordinates"),
+        (lambda c, t: list(c.catalogs.search(intersects={"type": "GeometryCollection", "geometries": [5]})), "GeoJSON"),
+        (lambda c, t: list(c.catalogs.search(max_items=True)), "max_items"),
+        (lambda c, t: list(c.order_items.list(status=["a", None])), "status"),
+    ],
+)
+def test_hardened_refusals_before_any_request(client_and_requests, tmp_path, call, match):
+    client, rec = client_and_requests
+    with pytest.raises(px.InvalidInputError, match=match):
+        call(client, tmp_path)
+    assert rec.requests == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-01T00:00:00Z",
+        "2024-01-01t10:20:30.123456+05:30",
+        "2024-01-01T00:00:00Z/..",
+        "../2024-01-01T00:00:00-02:00",
+        "2024-01-01T00:00:00Z/",
+        "2024-01-01/2024-02-01",
+    ],
+)
+def test_rfc3339_datetimes_and_intervals_are_accepted(value):
+    assert search_body(datetime=value)["datetime"] == value
+
+
+async def test_async_download_checks_its_arguments_first(make_async_client, tmp_path):
+    client, rec = make_async_client(lambda r: httpx.Response(500))
+    async with client:
+        with pytest.raises(px.InvalidInputError, match="connections"):
+            await client.download(catalog_ids=["c"], dest=tmp_path, connections=0)
+    assert rec.requests == []

@@ -189,3 +189,66 @@ def test_read_footprints_from_catalog_models(client: Any) -> None:
     gdf = px.read_footprints(catalogs)
     assert list(gdf.columns) == ["id", "datetime", "cloud_cover", "gsd", "geometry"]
     assert gdf.crs.to_epsg() == 4326 and list(gdf["id"]) == [c.id for c in catalogs]
+
+
+# -- read-only, folder and glob semantics -------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["source", "source/subdir", "source/subdir/", "source/subdir/nesteddir"])
+def test_reading_a_folder_is_is_a_directory_error(_mounted: str, folder: str) -> None:
+    """Like fsspec's local filesystem: not MemberNotFoundError (which is a FileNotFoundError)."""
+    fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
+    path = f"pixxel://test-zips/bulk/{folder}"
+    with pytest.raises(IsADirectoryError, match="is a folder of the product"):
+        fs.cat_file(path)
+    with pytest.raises(IsADirectoryError, match="is a folder of the product"):
+        fs.open(path)
+    with pytest.raises(px.MemberNotFoundError):
+        fs.cat_file("pixxel://test-zips/bulk/source/subdi")  # a prefix of a folder is no folder
+    assert fs.cat_file("pixxel://test-zips/bulk/source/subdir/subfile1") == b""
+
+
+@pytest.mark.parametrize(
+    ("call", "args"),
+    [("mkdir", ("catalogs/x/new",)), ("makedirs", ("catalogs/x/a/b",)), ("rmdir", ("catalogs/x/source",))],
+)
+def test_folder_changes_are_refused(call: str, args: tuple[str, ...]) -> None:
+    fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
+    with pytest.raises(PermissionError, match="pixxel:// is read-only"):
+        getattr(fs, call)(*args)
+    with pytest.raises(PermissionError, match="read-only"):
+        fs.makedirs("catalogs", exist_ok=True)
+
+
+def test_glob_resolves_the_catalogs_concurrently(sandbox: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted, not timed: each resolution waits (briefly) for a second one to be in flight."""
+    import threading
+
+    from pixxel_geo.io import filesystem
+
+    resolve = filesystem._kinds["catalogs"]
+    lock = threading.Lock()
+    in_flight = [0]
+    most = [0]
+    overlapped = threading.Event()
+
+    def counting(fs: PixxelFileSystem, resource_id: str) -> Any:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            if in_flight[0] >= 2:
+                overlapped.set()
+        try:
+            overlapped.wait(2)  # one after another: nobody else comes, and this times out
+            return resolve(fs, resource_id)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setitem(filesystem._kinds, "catalogs", counting)
+    fs = PixxelFileSystem(api_key=sandbox.token, base_url=sandbox.url, skip_instance_cache=True)
+    found = fs.glob("pixxel://catalogs/*/*")  # each product's top level (flat or folder layout alike)
+    ids = sorted(c.id for c in client.catalogs.search())
+    assert len(ids) >= 3
+    assert sorted({p.split("/")[1] for p in found}) == ids  # every catalog was resolved and listed
+    assert 2 <= most[0] <= filesystem.MAX_CONCURRENT_RESOLUTIONS

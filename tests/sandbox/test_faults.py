@@ -147,3 +147,83 @@ def test_request_log(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
     assert sandbox.token not in str(everything) and "Signature" not in str(everything)
     sandbox.reset_requests()
     assert sandbox.requests() == []
+
+
+def _product(api: httpx.Client, catalog_ids: list[str]) -> tuple[str, bytes]:
+    _, url = ready_url(api, catalog_ids[:1])
+    return url, httpx.get(url).content
+
+
+def test_file_rate_limit_answers_429_slowdown_with_retry_after(
+    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
+) -> None:
+    url, _ = _product(api, catalog_ids)
+    sandbox.set_faults(file_rate_limit=2, retry_after=9)
+    for _ in range(2):
+        response = httpx.get(url, headers={"Range": "bytes=0-0"})
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "9"
+        assert b"<Code>SlowDown</Code>" in response.content
+    assert httpx.get(url, headers={"Range": "bytes=0-0"}).status_code == 206
+    assert api.get("/v0/stores").status_code == 200  # the API is not throttled by it
+
+
+@pytest.mark.parametrize("mode", ["gcs", "s3", "none"])
+def test_hash_headers_are_those_of_the_storage_and_right(
+    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str], mode: str
+) -> None:
+    import base64
+    import hashlib
+
+    import google_crc32c
+
+    url, data = _product(api, catalog_ids)
+    sandbox.set_faults(hash_headers=mode)
+    response = httpx.get(url, headers={"Range": "bytes=10-19"})
+    assert response.status_code == 206 and response.content == data[10:20]
+    headers = response.headers
+    assert "repr-digest" not in headers
+    md5 = hashlib.md5(data).digest()
+    if mode == "gcs":
+        hashes = headers.get_list("x-goog-hash")
+        assert f"crc32c={base64.b64encode(google_crc32c.Checksum(data).digest()).decode()}" in hashes
+        assert f"md5={base64.b64encode(md5).decode()}" in hashes
+        assert headers["x-goog-stored-content-length"] == str(len(data))
+    elif mode == "s3":
+        assert headers["etag"] == f'"{md5.hex()}"'
+        assert "AmazonS3" in headers["server"] and headers["x-amz-request-id"]
+    else:
+        assert not any(name.startswith(("x-goog", "x-amz")) for name in headers)
+
+
+def test_flip_byte_inverts_one_byte_in_the_responses_covering_it(
+    api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]
+) -> None:
+    url, data = _product(api, catalog_ids)
+    sandbox.set_faults(flip_byte=1000, flip_count=1)
+    assert httpx.get(url, headers={"Range": "bytes=0-99"}).content == data[:100]  # not covering: untouched
+    got = httpx.get(url).content
+    assert len(got) == len(data) and got[1000] == data[1000] ^ 0xFF
+    assert got[:1000] == data[:1000] and got[1001:] == data[1001:]
+    assert httpx.get(url).content == data  # flip_count used up
+
+
+def test_part_digests_describe_each_206_body(api: httpx.Client, sandbox: Sandbox, catalog_ids: list[str]) -> None:
+    import base64
+    import hashlib
+
+    url, data = _product(api, catalog_ids)
+    sandbox.set_faults(part_digests=True)
+    response = httpx.get(url, headers={"Range": "bytes=100-4195"})
+    expected = base64.b64encode(hashlib.sha256(data[100:4196]).digest()).decode()
+    assert response.headers["content-digest"] == f"sha-256=:{expected}:"
+    assert "content-digest" not in httpx.get(url).headers  # a 200 carries Repr-Digest already
+
+
+def test_new_faults_are_validated(sandbox: Sandbox) -> None:
+    with pytest.raises(ValueError, match="hash_headers"):
+        sandbox.set_faults(hash_headers="azure")
+    with pytest.raises(ValueError, match="true or false"):
+        sandbox.set_faults(part_digests="yes")
+    with pytest.raises(ValueError, match="negative"):
+        sandbox.set_faults(flip_byte=-1)

@@ -334,7 +334,7 @@ def test_a_second_transfer_to_the_same_path_is_refused_while_the_first_runs(
     local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path
 ) -> None:
     state, url = local_file
-    state.chunk_delay = 0.01  # the first transfer takes a while
+    state.chunk_delay = 0.05  # the first transfer takes a while (~0.4 s: longer than the second one's start)
     first_started = threading.Event()
     results: list[object] = []
 
@@ -430,3 +430,25 @@ def test_cancelling_a_stream_without_range_does_not_promise_a_resume(
     canceller.join(10)
     assert "resume" not in str(caught.value)
     assert not (tmp_path / "f.bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"timeout": -1}, "timeout must be a positive number"),
+        ({"timeout": float("nan")}, "timeout must be a positive number"),
+        ({"connections": "8"}, "connections must be a whole number"),
+        ({"connections": 0}, "connections must be a whole number"),
+        ({"part_size": 0}, "part_size must be a positive"),
+        ({"path": None}, "path must be a file path"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_request(arguments: dict, message: str, tmp_path: Path) -> None:
+    """No request is sent (the URL points at a closed port: any attempt would be a NetworkError)."""
+    from pixxel_geo.api.errors import InvalidInputError
+    from pixxel_geo.transfer.engine import fetch
+
+    arguments = {"path": tmp_path / "x.zip", **arguments}
+    with pytest.raises(InvalidInputError, match=message):
+        fetch("http://127.0.0.1:9/x.zip", **arguments)
+    assert not list(tmp_path.iterdir())
