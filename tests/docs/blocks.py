@@ -24,7 +24,7 @@ NO_RUN_REASONS = {
     "runs until stopped": "a server or a live preview that serves until Ctrl-C",
     "runs the whole demo or test suite": "the quickstart commands, run by CI as themselves",
     "needs a clone of the repository": "runs the repository's own scripts; scripts/test-qgis.sh builds the plugin",
-    "needs your cloud account": "reads a real bucket with real credentials; the same code runs on the sandbox above it",
+    "needs QGIS": "QGIS's own Python console; qgis_plugin/tests run the algorithms with processing.run in real QGIS",
 }
 """The only reasons a runnable block may give for not being run, with what they mean."""
 
