@@ -44,7 +44,16 @@ VENDORED = (*THIRD_PARTY, "pixxel_geo")
 
 # Single modules of the core shipped besides pixxel_geo/api (each must import nothing heavy at
 # module level); their package gets a docstring-only __init__.py, not the real (heavy) one.
-CORE_MODULES = ("io/localserver.py", "io/reader.py", "io/zipindex.py")
+CORE_MODULES = (
+    "io/localserver.py",
+    "io/reader.py",
+    "io/zipindex.py",
+    # the calibrated VRT the local server makes beside each image (pure Python)
+    "io/calibration.py",
+    "io/envi.py",
+    "io/members.py",
+    "io/vrt.py",
+)
 CORE_PACKAGE_INIT = '"""Part of pixxel_geo vendored into the QGIS plugin by qgis_plugin/build.py (do not edit)."""\n'
 
 # Files never shipped: CLIs that import click/rich, test suites, caches.

@@ -188,6 +188,56 @@ class _Product:
         return found
 
 
+StacLookup = Callable[[str, str], "dict[str, Any] | None"]
+"""``(kind, id) -> STAC item`` (``None`` when there is none)."""
+
+
+def _default_stac(client: Any | None) -> StacLookup:
+    def lookup(kind: str, resource_id: str) -> dict[str, Any] | None:
+        if kind != "catalogs":
+            return None
+        from pixxel_geo.io.sources import client_for
+
+        api = client if client is not None and not getattr(client, "closed", False) else client_for(None)
+        return dict(api.catalogs.get(resource_id).details) or None
+
+    return lookup
+
+
+def _band_count(stac: dict[str, Any] | None, header: dict[str, str] | None) -> int | None:
+    """The image's band count, from the ENVI header or the STAC item's band lists."""
+    from pixxel_geo.api.models import stac_bands, stac_image_asset
+
+    if header and header.get("bands", "").strip().isdigit():
+        return int(header["bands"])
+    if stac:
+        bands = stac_bands(stac)
+        if bands:
+            return len(bands)
+        raster = stac_image_asset(stac).get("raster:bands")
+        if isinstance(raster, list) and len(raster) > 1:
+            return len(raster)
+    return None
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, start: int, end: int) -> bytes:
+        return self.data[start:end]
+
+    def read_ranges(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        return [self.data[start:end] for start, end in ranges]
+
+
+class _Memory:
+    """A small file made here (a calibrated VRT), served like a member."""
+
+    def __init__(self, data: bytes) -> None:
+        self.reader = _BytesReader(data)
+
+
 def _default_resolver(client: Any | None) -> Resolver:
     def resolve(kind: str, resource_id: str) -> URLSource:
         from pixxel_geo.io.sources import CatalogURLSource, DownloadURLSource, _config_of
@@ -213,6 +263,9 @@ class LocalRangeServer:
         token: the URL path prefix (default: 32 random characters); keep it secret.
         transport: an httpx transport for the file server requests (e.g. QGIS's network
             stack); default: the core's shared connection pool.
+        stac: gives a catalog's STAC item for ``(kind, id)`` (``None`` when unknown); it
+            calibrates the ``<image>.vrt`` served beside each image. Default: asked of the API
+            with ``client`` (with a custom ``resolver`` and no ``stac``: none).
 
     Raises:
         InvalidInputError: ``host`` is not a loopback address, or ``token`` is too short or
@@ -233,6 +286,7 @@ class LocalRangeServer:
         port: int = 0,
         token: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        stac: StacLookup | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise InvalidInputError(f"the local range server binds loopback only (127.0.0.1), not {host!r}")
@@ -241,9 +295,11 @@ class LocalRangeServer:
                 "the server token must be 16 to 128 letters, digits, '-' or '_' (it is the URLs' secret path)"
             )
         self.resolver = resolver or _default_resolver(client)
+        self.stac = stac if stac is not None else (_default_stac(client) if resolver is None else None)
         self.token = token or secrets.token_urlsafe(24)
         self._transport = transport
         self._products: dict[tuple[str, str], _Product] = {}
+        self._vrts: dict[tuple[str, str, str], bytes | None] = {}
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
@@ -352,6 +408,61 @@ class LocalRangeServer:
         """
         return {m.name: m.is_stored for m in self._product(kind, resource_id).members().values() if not m.is_dir}
 
+    def vrt(self, resource_id: str, member: str, *, kind: str = "catalogs") -> bytes | None:
+        """The calibrated VRT served as ``<image stem>.vrt`` beside the image ``member`` (``.tif``).
+
+        It gives GDAL clients (QGIS) the product's scale, offset, nodata and band names with
+        wavelengths (:func:`pixxel_geo.io.vrt.product_vrt`), from the catalog's STAC item and
+        the product's ENVI header, and refers to the image relatively (no port, no token).
+
+        Returns:
+            The VRT, or ``None`` when the product does not say enough (no size or data type).
+        """
+        key = (kind, resource_id, member)
+        with self._lock:
+            if key in self._vrts:
+                return self._vrts[key]
+        data = self._make_vrt(kind, resource_id, member)
+        with self._lock:
+            self._vrts[key] = data
+        return data
+
+    def vrt_name(self, member: str) -> str:
+        """The name the calibrated VRT of image ``member`` is served under."""
+        stem = member[: -len(".tiff")] if member.lower().endswith(".tiff") else member[: -len(".tif")]
+        return stem + ".vrt"
+
+    def _make_vrt(self, kind: str, resource_id: str, member: str) -> bytes | None:
+        from pixxel_geo.io.calibration import calibration_from
+        from pixxel_geo.io.envi import parse_envi_header
+        from pixxel_geo.io.members import products_in
+        from pixxel_geo.io.vrt import product_vrt
+
+        product = self._product(kind, resource_id)
+        names = [m.name for m in product.members().values() if not m.is_dir]
+        files = next((p for p in products_in(names) if p.image == member), None)
+        if files is None:
+            return None
+        header = None
+        if files.header:
+            found = product.member(files.header)
+            text = product.reader.read(found.offset, found.offset + min(found.size, 1 << 20))
+            header = parse_envi_header(text.decode("utf-8", errors="replace"))
+        stac = None
+        if self.stac is not None:
+            try:
+                stac = self.stac(kind, resource_id)
+            except PixxelError as exc:
+                logger.info("local range server: no STAC item for the VRT: %s", redact_urls(str(exc)))
+        count = _band_count(stac, header)
+        if count is None:
+            return None
+        calibration = calibration_from(
+            count=count, stac=stac, header=header, product_name=files.name, image_name=files.image
+        )
+        xml = product_vrt(files.image, calibration, stac=stac, header=header)
+        return xml.encode() if xml is not None else None
+
     def _product(self, kind: str, resource_id: str) -> _Product:
         key = (kind, resource_id)
         with self._lock:
@@ -427,6 +538,12 @@ class _Handler(BaseHTTPRequestHandler):
         product = owner._product(kind, resource_id)
         if member == ARCHIVE_NAME:
             return product, 0, product.size(), "application/zip"
+        if member.lower().endswith(".vrt") and member not in product.members():
+            image = member[: -len(".vrt")] + ".tif"
+            data = owner.vrt(resource_id, image, kind=kind) if image in product.members() else None
+            if data is None:
+                raise MemberNotFoundError(f"no calibrated VRT for {member!r}", member=member, members=[])
+            return _Memory(data), 0, len(data), "application/xml"  # type: ignore[return-value]
         found = product.member(member)
         kind_type = "image/tiff" if member.lower().endswith((".tif", ".tiff")) else "application/octet-stream"
         return product, found.offset, found.size, kind_type

@@ -24,9 +24,14 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Protocol
 
-import google_crc32c
+google_crc32c: ModuleType | None
+try:
+    import google_crc32c
+except ImportError:  # the QGIS plugin ships this engine without compiled packages: MD5 only there
+    google_crc32c = None
 
 __all__ = [
     "ExpectedDigest",
@@ -56,6 +61,7 @@ class _Crc32c:
     """CRC32C (Castagnoli) as a hashlib-like object, big-endian digest as GCS sends it."""
 
     def __init__(self) -> None:
+        assert google_crc32c is not None
         self._checksum = google_crc32c.Checksum()
 
     def update(self, data: bytes | bytearray | memoryview, /) -> None:
@@ -74,8 +80,9 @@ _ALGORITHMS: dict[str, tuple[Callable[[], HashObject], int]] = {
     "sha-512": (hashlib.sha512, 64),
     "sha-256": (hashlib.sha256, 32),
     "md5": (_md5, 16),
-    "crc32c": (_Crc32c, 4),
 }
+if google_crc32c is not None:
+    _ALGORITHMS["crc32c"] = (_Crc32c, 4)
 _RFC9530_ACCEPTED = ("sha-512", "sha-256")
 """The algorithms taken from ``Repr-Digest`` / ``Content-Digest`` (RFC 9530 deprecates the others)."""
 
@@ -157,7 +164,7 @@ def parse_goog_hash(value: str | None) -> ExpectedDigest | None:
     for member in value.split(","):
         name, sep, raw = member.strip().partition("=")
         name = name.strip().lower()
-        if sep and name in ("crc32c", "md5") and (digest := _decode(raw, name)) is not None:
+        if sep and name in _ALGORITHMS and (digest := _decode(raw, name)) is not None:
             found[name] = digest
     return _strongest(found, ("crc32c", "md5"))
 

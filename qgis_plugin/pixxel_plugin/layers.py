@@ -50,7 +50,7 @@ RGB_WAVELENGTHS = (650.0, 550.0, 470.0)
 # Surface reflectance 0..0.3 is a good default stretch for land. Products store reflectance x 10000
 # (uint16); QGIS applies a band's scale (0.0001) itself and then hands out float reflectance.
 REFLECTANCE_STRETCH = 0.3
-DN_PER_REFLECTANCE = 10000.0
+DN_PER_REFLECTANCE = 50000.0  # Pixxel's L2A / L1C: reflectance = DN / 50000
 FOOTPRINT_FIELDS = (
     ("catalog_id", QVariant.String),
     ("item_id", QVariant.String),

@@ -24,6 +24,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from qgis.core import QgsPathResolver
 
@@ -109,7 +110,7 @@ class StreamServer:
         self._lock = threading.Lock()
         # API calls go through QGIS's network stack (PluginURLSource); the file server's ranges do
         # not: QGIS logs every failed request's full URL (signature included) in its message log.
-        self.server = localserver.LocalRangeServer(self._resolve).start()
+        self.server = localserver.LocalRangeServer(self._resolve, stac=self._stac).start()
         self._preprocessor = QgsPathResolver.setPathPreprocessor(self.current_form)
         self._writer = QgsPathResolver.setPathWriter(saved_form)
 
@@ -142,9 +143,29 @@ class StreamServer:
                 )
             return source
 
-    def uri(self, catalog_id: str, member: str) -> str:
-        """The layer source for a STORED member of the catalog's product."""
+    def _stac(self, kind: str, resource_id: str) -> dict[str, Any] | None:
+        """The catalog's STAC item, asked of the API through QGIS's network stack (calibrates the VRT)."""
+        if kind != "catalogs":
+            return None
+        with make_client(self._target()) as client:
+            return dict(client.catalogs.get(resource_id).details) or None
+
+    def uri(self, catalog_id: str, member: str, *, calibrated: bool = False) -> str:
+        """The layer source for a STORED member of the catalog's product.
+
+        With ``calibrated``, the server's VRT beside the image: the layer gets the product's
+        scale and offset (reflectance = DN / 50000), nodata, and band names with wavelengths.
+        """
+        if calibrated:
+            member = self.server.vrt_name(member)
         return self.server.gdal_path(catalog_id, member)
+
+    def calibrated(self, catalog_id: str, member: str) -> bool:
+        """Whether the server can give the image a calibrated VRT (asks the API once per product)."""
+        try:
+            return self.server.vrt(catalog_id, member) is not None
+        except px.PixxelError:
+            return False
 
     def stored(self, catalog_id: str, member: str) -> bool:
         """Whether ``member`` is STORED (asks the API and reads the zip directory on first use).

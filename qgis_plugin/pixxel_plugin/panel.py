@@ -324,7 +324,8 @@ class PixxelDock(QDockWidget):
                     f"{member} is compressed in the product zip (DEFLATE): it cannot be streamed; download it instead."
                 )
             download_id = self.stream.download_id(catalog.id)
-            layer = layers.raster_layer(catalog, self.stream.uri(catalog.id, member), download_id, member)
+            uri = self.stream.uri(catalog.id, member, calibrated=self.stream.calibrated(catalog.id, member))
+            layer = layers.raster_layer(catalog, uri, download_id, member)
             layer.moveToThread(QgsApplication.instance().thread())
             return download_id, layer
 
@@ -364,7 +365,7 @@ class PixxelDock(QDockWidget):
                 self._download_ids.setdefault(catalog_id, download_id)
             if not member:
                 continue
-            uri = self.stream.uri(catalog_id, member)
+            uri = self.stream.uri(catalog_id, member, calibrated=layer.source().endswith(".vrt"))
             if layer.source() != uri or not layer.isValid():
                 repointed += 1
                 if not layers.repoint_layer(layer, uri):

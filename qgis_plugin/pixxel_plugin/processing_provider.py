@@ -181,7 +181,7 @@ class AddStreamedLayer(_Algorithm):
                 raise px.TransferError(f"{member} is compressed in the product zip: download it instead.")
         except px.PixxelError as exc:
             raise self.fail(f"Cannot stream {catalog_id}", exc) from None
-        uri = dock.stream.uri(catalog.id, member)
+        uri = dock.stream.uri(catalog.id, member, calibrated=dock.stream.calibrated(catalog.id, member))
         layer = layers.raster_layer(catalog, uri, dock.stream.download_id(catalog.id), member)
         if not layer.isValid():
             raise QgsProcessingException(

@@ -92,6 +92,12 @@ def test_streamed_layer_reads_a_small_part_and_equals_open_raster(
     source = layer.source()
     assert source.startswith(f"/vsicurl/{dock.stream.server.base_url}/catalogs/{catalog.id}/")
     assert "?" not in source and SIGNATURE not in source and ".zip" not in source
+    # The calibrated VRT beside the image: reflectance scale, and band names with wavelengths.
+    assert source.endswith(".vrt")
+    provider = layer.dataProvider()
+    assert provider.bandScale(1) == pytest.approx(1 / 50000) and provider.bandOffset(1) == 0
+    first = catalog.bands[0]
+    assert f"{first.name} ({first.center_wavelength:.1f} nm)" in layer.bandName(1)
     assert layer.customProperty("pixxel/catalog_id") == catalog.id
     assert layer.bandCount() == len(catalog.bands)
     assert layer.crs().authid() == f"EPSG:{catalog.epsg}"
