@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", nargs="+", metavar="ID")
     p.add_argument("--order-id", nargs="+", metavar="ID")
     p.add_argument("--order-item-id", nargs="+", metavar="ID")
-    p.add_argument("--sort", default="-datetime", help="datetime or -datetime (default)")
+    p.add_argument("--sort", default="-datetime", help="datetime or -datetime (default; write --sort=-datetime)")
     p.add_argument("--max-items", type=count)
     _add_common(p)
     p.set_defaults(handler=commands.catalogs_search)

@@ -49,7 +49,7 @@ def test_whole_cube_mean_on_worker_processes_moves_at_most_1_1x_the_product(
         chunks = cube.data.chunks
         assert chunks[0] == (150,) and len(chunks[1]) * len(chunks[2]) >= 4
         with (
-            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
             DaskClient(cluster),
         ):
             budget_sandbox.reset_requests()

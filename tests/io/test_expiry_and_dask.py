@@ -51,7 +51,7 @@ def test_dask_distributed_processes_match_numpy(
     cube = px.open_dataset(catalog.id, chunks={"y": 128, "x": 128}, client=client)
     assert cube.data.chunks[0] == (cube.sizes["band"],)  # the whole spectrum in one chunk
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         DaskClient(cluster),
     ):
         sandbox.reset_requests()
