@@ -36,6 +36,7 @@ import math
 import re
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +46,14 @@ from pixxel_geo.io.envi import envi_floats, envi_list
 __all__ = [
     "RADIANCE_UNITS",
     "REFLECTANCE_DIVISOR",
+    "RGB_WAVELENGTHS",
     "Calibration",
     "GdalBands",
     "UncalibratedWarning",
     "calibration_from",
     "level_of",
+    "nearest_bands",
+    "rgb_bands",
     "warn_uncalibrated",
 ]
 
@@ -57,6 +61,8 @@ __all__ = [
 REFLECTANCE_DIVISOR = 50000.0
 #: Units of Pixxel's L1B radiance.
 RADIANCE_UNITS = "W m-2 sr-1 um-1"
+#: Red, green and blue of a true-colour picture (nm).
+RGB_WAVELENGTHS = (650.0, 550.0, 470.0)
 _REFLECTANCE_LEVELS = ("L2A", "L1C")
 _RADIANCE_LEVELS = ("L1B",)
 _LEVEL_IN_NAME = re.compile(r"(?:^|_)(L[0-9][A-Z]?)(?:_|$)")
@@ -132,6 +138,35 @@ class Calibration:
         if self.notes:
             out["calibration_notes"] = "; ".join(self.notes)
         return out
+
+
+def nearest_bands(centers: Sequence[float | None], wavelengths: Sequence[float]) -> list[int]:
+    """1-based indexes of the bands whose centres are nearest to ``wavelengths`` (unknown centres skipped).
+
+    Example:
+        >>> nearest_bands([450.0, 550.0, 650.0], [640, 560])
+        [3, 2]
+    """
+    known = [(i + 1, float(c)) for i, c in enumerate(centers) if c is not None]
+    if not known:
+        raise ValueError("no band has a known centre wavelength")
+    return [min(known, key=lambda band: abs(band[1] - float(w)))[0] for w in wavelengths]
+
+
+def rgb_bands(centers: Sequence[float | None] | None, count: int) -> tuple[int, int, int]:
+    """1-based bands for red, green, blue: nearest 650 / 550 / 470 nm, else 1, 2, 3 (within ``count``).
+
+    The one band picker of the toolkit: quick looks, the widgets and the QGIS layers use it.
+
+    Example:
+        >>> rgb_bands([400, 440, 480, 520, 560, 600, 640, 680], 8), rgb_bands(None, 2)
+        ((7, 5, 3), (1, 2, 2))
+    """
+    if centers and any(c is not None for c in centers):
+        red, green, blue = nearest_bands(centers, RGB_WAVELENGTHS)
+        return red, green, blue
+    count = max(1, count)
+    return (1, min(2, count), min(3, count))
 
 
 def level_of(name: str | None, stac: dict[str, Any] | None = None) -> str | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.io.bound import open_bound
-from pixxel_geo.io.calibration import warn_uncalibrated
+from pixxel_geo.io.calibration import RGB_WAVELENGTHS, nearest_bands, rgb_bands, warn_uncalibrated
 from pixxel_geo.io.product import ProductRef, gdal_bands, resolve_product
 from pixxel_geo.io.raster import opener_for
 
@@ -28,19 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["nearest_bands", "quicklook", "spectrum", "stretch"]
 
 
-def nearest_bands(centers: Sequence[float], wavelengths: Sequence[float]) -> list[int]:
-    """1-based indexes of the bands whose centres are nearest to ``wavelengths``.
-
-    >>> nearest_bands([450.0, 550.0, 650.0], [640, 560])
-    [3, 2]
-    """
-    return [min(range(len(centers)), key=lambda i: abs(centers[i] - w)) + 1 for w in wavelengths]
-
-
 #: Pixels sampled for a quick look's stretch (percentiles of a sample, not of every pixel).
 STRETCH_SAMPLE = 65536
 #: The thumbnail is made from bands near these wavelengths (red, green, blue).
-THUMBNAIL_WAVELENGTHS = (650, 550, 470)
+THUMBNAIL_WAVELENGTHS = RGB_WAVELENGTHS
 
 
 def stretch(data: Any, low: float = 2, high: float = 98) -> np.ndarray:
@@ -159,7 +150,10 @@ def _from_overviews(product: ProductRef, size: int, wavelengths: Sequence[float]
     with open_bound(product.image, opener=opener_for(product.archive, product.image)) as src:
         calibration = product.calibration(gdal_bands(src))
         centers = calibration.wavelengths
-        indexes = nearest_bands(centers, wavelengths) if centers else [1, 2, 3][: src.count]
+        if tuple(float(w) for w in wavelengths) == RGB_WAVELENGTHS or not centers:
+            indexes = list(rgb_bands(centers, src.count))
+        else:
+            indexes = nearest_bands(centers, wavelengths)
         factor = max(1.0, max(src.height, src.width) / size)
         shape = (len(indexes), max(1, round(src.height / factor)), max(1, round(src.width / factor)))
         data = src.read(indexes, out_shape=shape, masked=True)

@@ -28,6 +28,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
+from ._vendor.pixxel_geo.io.calibration import RGB_WAVELENGTHS, rgb_bands
+from ._vendor.pixxel_geo.io.members import choose_product
+
 __all__ = [
     "CATALOG_ID_PROPERTY",
     "DOWNLOAD_ID_PROPERTY",
@@ -46,9 +49,8 @@ __all__ = [
 CATALOG_ID_PROPERTY = "pixxel/catalog_id"
 DOWNLOAD_ID_PROPERTY = "pixxel/download_id"
 MEMBER_PROPERTY = "pixxel/member"
-RGB_WAVELENGTHS = (650.0, 550.0, 470.0)
-# Surface reflectance 0..0.3 is a good default stretch for land. Products store reflectance x 10000
-# (uint16); QGIS applies a band's scale (0.0001) itself and then hands out float reflectance.
+# Surface reflectance 0..0.3 is a good default stretch for land. Products store reflectance x 50000
+# (uint16); QGIS applies a band's scale (the calibrated VRT's 0.00002) itself and hands out reflectance.
 REFLECTANCE_STRETCH = 0.3
 DN_PER_REFLECTANCE = 50000.0  # Pixxel's L2A / L1C: reflectance = DN / 50000
 FOOTPRINT_FIELDS = (
@@ -59,16 +61,18 @@ FOOTPRINT_FIELDS = (
 )
 
 
-def member_name(catalog: Any) -> str:
-    """The zip member holding the catalog's image: the STAC ``image`` asset, else ``<item_id>.tif``."""
-    href = str((catalog.assets.get("image") or {}).get("href") or "")
-    if href and "/" not in href and href.lower().endswith((".tif", ".tiff")):
-        return href
-    return f"{catalog.item_id or catalog.id}.tif"
+def member_name(catalog: Any, names: Iterable[str]) -> str:
+    """The zip member holding the catalog's image, chosen as the core chooses it (never the mask).
+
+    Args:
+        catalog: the catalog (its ``item_id`` picks its product in an archive holding several).
+        names: the archive's member names.
+    """
+    return str(choose_product(list(names), item_id=catalog.item_id or None).image)
 
 
 def rgb_band_indices(wavelengths: Sequence[float | None]) -> tuple[int, int, int]:
-    """1-based band numbers nearest 650 / 550 / 470 nm (red, green, blue).
+    """1-based band numbers nearest 650 / 550 / 470 nm (red, green, blue): the core's picker.
 
     Falls back to bands 1, 2, 3 (or 1, 1, 1) when wavelengths are unknown.
 
@@ -76,16 +80,7 @@ def rgb_band_indices(wavelengths: Sequence[float | None]) -> tuple[int, int, int
         >>> rgb_band_indices([400, 440, 480, 520, 560, 600, 640, 680])
         (7, 5, 3)
     """
-    known = [(i + 1, float(w)) for i, w in enumerate(wavelengths) if w is not None]
-    if not known:
-        count = max(1, len(wavelengths))
-        return (1, min(2, count), min(3, count))
-
-    def nearest(target: float) -> int:
-        return min(known, key=lambda band: abs(band[1] - target))[0]
-
-    red, green, blue = (nearest(target) for target in RGB_WAVELENGTHS)
-    return (red, green, blue)
+    return rgb_bands(list(wavelengths), len(wavelengths))
 
 
 def stretch_maximum(provider: Any, band: int) -> float:

@@ -315,10 +315,10 @@ class PixxelDock(QDockWidget):
         known = self._download_ids.get(catalog.id)
         if known:
             self.stream.remember_download(catalog.id, known)
-        member = layers.member_name(catalog)
 
         def work(target: service.ApiTarget, task: FunctionTask) -> Any:
             task.report(f"Preparing {catalog.item_id}…")
+            member = layers.member_name(catalog, self.stream.server.members(catalog.id))
             if not self.stream.stored(catalog.id, member):
                 raise px.TransferError(
                     f"{member} is compressed in the product zip (DEFLATE): it cannot be streamed; download it instead."

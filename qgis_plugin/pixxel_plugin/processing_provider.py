@@ -175,7 +175,7 @@ class AddStreamedLayer(_Algorithm):
         try:
             with service.make_client(target) as client:
                 catalog = client.catalogs.get(catalog_id)
-            member = layers.member_name(catalog)
+            member = layers.member_name(catalog, dock.stream.server.members(catalog.id))
             feedback.setProgress(30)
             if not dock.stream.stored(catalog.id, member):
                 raise px.TransferError(f"{member} is compressed in the product zip: download it instead.")
