@@ -1,4 +1,4 @@
-"""The layers' one-way dependencies (DESIGN.md), checked on the source."""
+"""The layers' one-way dependencies (docs/ARCHITECTURE.md), checked on the source."""
 
 from __future__ import annotations
 

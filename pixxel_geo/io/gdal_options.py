@@ -1,8 +1,8 @@
 """GDAL settings and paths for streaming products, kept in one place.
 
-The figures behind these values are in ``notes/streaming.md`` (256 KiB chunks
-beat smaller ones on a WAN; ``VSI_CACHE`` only adds bytes and memory; signed URLs
-allow GET only, so never HEAD).
+Why these values (the figures are in ``benchmarks/README.md``, "Streaming"): 256 KiB
+chunks beat smaller ones on a WAN; ``VSI_CACHE`` only adds bytes and memory; signed URLs
+allow GET only, so never HEAD.
 
 Example:
     >>> with tuned_env():  # doctest: +SKIP
