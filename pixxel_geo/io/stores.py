@@ -67,8 +67,22 @@ _filesystems: dict[tuple[str, str], Any] = {}
 _archives: OrderedDict[str, StoreArchive] = OrderedDict()
 
 
-def _options_key(options: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:24]
+# Where each SDK finds credentials in the environment: a filesystem made before one of these changed
+# (e.g. AWS_PROFILE set later in the program) must not be reused after.
+_CREDENTIAL_ENV = {
+    "s3": ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+           "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"),
+    "gcs": ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST"),
+    "azure": ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY",
+              "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"),
+}  # fmt: skip
+
+
+def _options_key(options: dict[str, Any], kind: str = "") -> str:
+    """A digest of the options and of the SDK's credential environment (never kept in clear)."""
+    environment = {name: os.environ.get(name) for name in _CREDENTIAL_ENV.get(kind, ())}
+    text = json.dumps([options, environment], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _import_gcsfs() -> Any:
@@ -108,7 +122,7 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
         raise InvalidInputError(f"{url!r} is not in a cloud store: expected s3://, gs:// or az://")
     options = dict(storage_options or {})
     options.pop(MAX_CONCURRENCY_KEY, None)
-    cache_key = (kind, _options_key(options))
+    cache_key = (kind, _options_key(options, kind))
     with _lock:
         fs = _filesystems.get(cache_key)
     if fs is not None:
@@ -120,13 +134,13 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
         if endpoint:
             # A new nested dict: the caller's (and the source's, whose key hashes it) stay as given.
             options["client_kwargs"] = {**(options.get("client_kwargs") or {}), "endpoint_url": endpoint}
-        fs = s3fs.S3FileSystem(**options)
+        fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)  # this module's cache is the owner
     elif kind == "gcs":
         gcsfs = _import_gcsfs()
         if endpoint:
             options["endpoint_url"] = endpoint
             options.setdefault("token", "anon")
-        fs = gcsfs.GCSFileSystem(**options)
+        fs = gcsfs.GCSFileSystem(**options, skip_instance_cache=True)
     else:
         import adlfs
 
@@ -138,7 +152,7 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
                 parts.insert(1, f"AccountKey={key}")
             options["connection_string"] = ";".join(parts) + ";"
             options.pop("account_name", None)
-        fs = adlfs.AzureBlobFileSystem(**options)
+        fs = adlfs.AzureBlobFileSystem(**options, skip_instance_cache=True)
     with _lock:
         return _filesystems.setdefault(cache_key, fs)
 
@@ -157,7 +171,8 @@ class StoreObjectSource:
 
     @property
     def key(self) -> str:
-        return f"store:{self.url}:{_options_key(self.storage_options)}"
+        kind = PROTOCOLS.get(self.url.split("://", 1)[0].lower(), "")
+        return f"store:{self.url}:{_options_key(self.storage_options, kind)}"
 
     def signed_url(self, fresh: bool = False) -> str:
         return self.url
