@@ -36,7 +36,6 @@ from pixxel_geo.api import (
     redact_url,
     redact_urls,
 )
-from pixxel_geo.api._redact import redact_httpx_logs
 from pixxel_geo.api.errors import (
     APIError,
     AuthenticationError,
@@ -66,6 +65,7 @@ from pixxel_geo.api.errors import (
     WaitTimeoutError,
 )
 from pixxel_geo.api.events import Event, Failed, Finished, Progress, Started, StateChanged
+from pixxel_geo.api.redact import redact_httpx_logs
 
 logging.getLogger("pixxel_geo").addHandler(logging.NullHandler())
 redact_httpx_logs()  # its request lines would carry signed URLs' signatures

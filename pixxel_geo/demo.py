@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pixxel_geo as px
-from pixxel_geo.api._redact import redact_url
+from pixxel_geo.api.redact import redact_url
 
 __all__ = ["default_data_dir", "run_demo"]
 

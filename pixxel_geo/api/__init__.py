@@ -1,10 +1,8 @@
 """The core: configuration, models, errors, events and the two clients (httpx only)."""
 
-from pixxel_geo.api._config import ClientConfig
-from pixxel_geo.api._redact import redact_url, redact_urls
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.client import AsyncClient, Client
+from pixxel_geo.api.config import ClientConfig
 from pixxel_geo.api.models import (
     Band,
     Catalog,
@@ -15,6 +13,8 @@ from pixxel_geo.api.models import (
     Store,
     StoreConfigs,
 )
+from pixxel_geo.api.redact import redact_url, redact_urls
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.api.status import DeliveryStatus, DownloadStatus
 
 __all__ = [

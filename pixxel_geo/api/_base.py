@@ -16,10 +16,9 @@ import httpx
 
 from pixxel_geo._version import __version__
 from pixxel_geo.api._auth import ApiKeyAuth
-from pixxel_geo.api._config import ClientConfig
-from pixxel_geo.api._deadline import with_deadline
-from pixxel_geo.api._retry import parse_retry_after
 from pixxel_geo.api._steps import Operation, Sleep
+from pixxel_geo.api.config import ClientConfig
+from pixxel_geo.api.deadline import with_deadline
 from pixxel_geo.api.errors import (
     APIError,
     AuthenticationError,
@@ -36,6 +35,7 @@ from pixxel_geo.api.errors import (
     ServerError,
     TransportError,
 )
+from pixxel_geo.api.retry import parse_retry_after
 
 __all__ = ["AmbiguousRequestError", "BaseClient", "DeadlineReached", "error_from_response"]
 
@@ -197,7 +197,7 @@ class BaseClient:
         if authenticated and not self.config.api_key:
             raise ConfigurationError(
                 "No Pixxel API key: pass api_key=, set PIXXEL_API_KEY, or put api_key in "
-                "the config file (see pixxel_geo.api._config)."
+                "the config file (see pixxel_geo.api.config)."
             )
         if authenticated and self._auth.malformed:
             raise ConfigurationError(

@@ -17,9 +17,6 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from pixxel_geo.api._base import BaseClient
-from pixxel_geo.api._config import ClientConfig, resolve_config
-from pixxel_geo.api._deadline import DEADLINE, BoundedBody, default_transport
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api._steps import Emit, Operation, Sleep
 from pixxel_geo.api._validate import (
     check_callback,
@@ -30,11 +27,14 @@ from pixxel_geo.api._validate import (
 )
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
+from pixxel_geo.api.config import ClientConfig, resolve_config
+from pixxel_geo.api.deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
 from pixxel_geo.api.downloads import AsyncDownloads, Downloads
 from pixxel_geo.api.errors import ConfigurationError
 from pixxel_geo.api.events import EventCallback
 from pixxel_geo.api.order_items import AsyncOrderItems, OrderItems
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.api.stores import AsyncStores, Stores
 
 __all__ = ["AsyncClient", "Client"]

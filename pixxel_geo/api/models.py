@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pixxel_geo.api._redact import redact_url
+from pixxel_geo.api.redact import redact_url
 from pixxel_geo.api.status import DeliveryStatus, DownloadStatus
 
 __all__ = [

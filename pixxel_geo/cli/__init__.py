@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 
 import pixxel_geo as px
 from pixxel_geo._extras import require_modules
-from pixxel_geo.api._config import DEFAULT_BASE_URL
-from pixxel_geo.api._redact import redact_urls
+from pixxel_geo.api.config import DEFAULT_BASE_URL
+from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.cli import commands
 from pixxel_geo.cli._types import count, percent, positive_seconds, seconds
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pixxel_geo as px
-from pixxel_geo.api._redact import redact_url
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.events import Event, Finished, StateChanged
+from pixxel_geo.api.redact import redact_url
 from pixxel_geo.cli._output import print_json, print_table
 
 __all__ = [

@@ -15,8 +15,8 @@ import sys
 from typing import Any
 
 from pixxel_geo._extras import missing_extra
-from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import ConfigurationError, InvalidInputError, PixxelError
+from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.cli._output import print_json, print_table
 
 __all__ = ["add_open_parser", "deliveries_open", "parse_storage_options"]

@@ -26,8 +26,8 @@ import zlib
 from collections import OrderedDict
 from typing import Any
 
-from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError
+from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.gdal_options import HEAD_BYTES
 from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
 from pixxel_geo.io.reader import RangeReader, StaticURLSource, URLSource, redact_url

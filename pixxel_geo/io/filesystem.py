@@ -132,7 +132,7 @@ class PixxelFileSystem(AbstractFileSystem):
         """
         if self._client is not None:
             return self._client
-        from pixxel_geo.api._config import resolve_config
+        from pixxel_geo.api.config import resolve_config
 
         return client_for(resolve_config(api_key=self.api_key, base_url=self.base_url))
 

@@ -42,7 +42,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import (
     AuthenticationError,
     BadRequestError,
@@ -54,6 +53,7 @@ from pixxel_geo.api.errors import (
     SignedURLError,
     TransferError,
 )
+from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.reader import RangeReader, URLSource
 from pixxel_geo.io.zipindex import (
     EOCD_SEARCH_BYTES,

@@ -33,8 +33,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pixxel_geo.api._redact import redact_url
-from pixxel_geo.api._retry import RetryPolicy, parse_retry_after
 from pixxel_geo.api.errors import (
     NetworkError,
     NotFoundError,
@@ -43,6 +41,8 @@ from pixxel_geo.api.errors import (
     SignedURLError,
     TransferError,
 )
+from pixxel_geo.api.redact import redact_url
+from pixxel_geo.api.retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "RangeReader",
@@ -177,7 +177,7 @@ class RangeReader:
         max_workers: at most this many ranges of one read are fetched at once.
         transport: an httpx transport (tests only; not pickled).
         retry: when to try a failed request again (default: the source's client
-            configuration's policy, else :class:`~pixxel_geo.api._retry.RetryPolicy`'s defaults).
+            configuration's policy, else :class:`~pixxel_geo.api.retry.RetryPolicy`'s defaults).
     """
 
     def __init__(

@@ -29,7 +29,7 @@ from pixxel_geo.io.archive import ZipArchive, archive_for
 from pixxel_geo.io.reader import StaticURLSource, URLSource
 
 if TYPE_CHECKING:
-    from pixxel_geo.api._config import ClientConfig
+    from pixxel_geo.api.config import ClientConfig
 
 __all__ = [
     "CatalogURLSource",
@@ -74,8 +74,8 @@ def client_for(config: ClientConfig | None) -> Any:
     Returns:
         One shared client per distinct configuration (rebuilt if it was closed).
     """
-    from pixxel_geo.api._config import resolve_config
     from pixxel_geo.api.client import Client
+    from pixxel_geo.api.config import resolve_config
 
     key = config if config is not None else resolve_config()
     with _lock:
@@ -86,7 +86,7 @@ def client_for(config: ClientConfig | None) -> Any:
 
 
 def _config_of(client: Any | None) -> ClientConfig:
-    from pixxel_geo.api._config import resolve_config
+    from pixxel_geo.api.config import resolve_config
 
     return client.config if client is not None else resolve_config()
 

@@ -39,8 +39,8 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import InvalidInputError, TransferError
+from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.archive import MAX_ARCHIVES, ZipArchive
 from pixxel_geo.io.sources import ResolvedSource, client_for, register_source_resolver
 

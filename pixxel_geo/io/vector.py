@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._redact import redact_urls
 from pixxel_geo.api.errors import MemberNotFoundError, SignedURLError, TransferError
+from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.gdal_options import TUNED_OPTIONS, vsisubfile_path, vsizip_path
 from pixxel_geo.io.reader import redact_url
 from pixxel_geo.io.sources import resolve_source

@@ -10,7 +10,7 @@ Public names:
 
 from __future__ import annotations
 
-from pixxel_geo.api._retry import RetryPolicy
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.transfer.engine import fetch
 from pixxel_geo.transfer.extract import safe_extract
 from pixxel_geo.transfer.products import adownload_products, download_products, product_file_name

@@ -51,9 +51,9 @@ from pathlib import Path
 
 import httpx
 
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.events import EventCallback, Failed, Started, StateChanged, emit
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.transfer.files import LockHeld, exclusive_lock, fsync_directory
 from pixxel_geo.transfer.parts import fetch_parts
 from pixxel_geo.transfer.probe import probe

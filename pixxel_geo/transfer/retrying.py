@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 import httpx
 
-from pixxel_geo.api._retry import parse_retry_after
 from pixxel_geo.api.errors import SignedURLError, TransferError
+from pixxel_geo.api.retry import parse_retry_after
 from pixxel_geo.transfer.session import Stopped, TransferSession
 
 __all__ = ["MAX_RETRY_AFTER", "Attempts", "Failure"]

@@ -12,9 +12,9 @@ from typing import NoReturn
 
 import httpx
 
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import IntegrityError, PixxelError, TransferCancelled, TransferError
 from pixxel_geo.api.events import EventCallback, StateChanged, emit
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.transfer.digest import ExpectedDigest
 from pixxel_geo.transfer.progress import ProgressMeter
 from pixxel_geo.transfer.signed_url import RenewableURL

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from pixxel_geo.api._redact import redact_url
 from pixxel_geo.api.errors import PixxelError, SignedURLError
+from pixxel_geo.api.redact import redact_url
 
 __all__ = ["RenewableURL"]
 

@@ -14,9 +14,9 @@ import ipyleaflet
 import ipywidgets as widgets
 import traitlets
 
-from pixxel_geo.api._redact import redact_url
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.events import Event, Failed, Finished, Progress, Started, StateChanged
+from pixxel_geo.api.redact import redact_url
 from pixxel_geo.widgets import _backend
 from pixxel_geo.widgets._background import BackgroundRunner
 from pixxel_geo.widgets._mapview import Box, geometry_box, leaflet_bounds

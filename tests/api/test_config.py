@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import pixxel_geo as px
-from pixxel_geo.api._config import resolve_config
+from pixxel_geo.api.config import resolve_config
 
 from .conftest import BASE, TOKEN
 

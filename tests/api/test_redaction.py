@@ -63,7 +63,7 @@ def test_transport_errors_hold_no_query(make_client):
 
 
 def test_redact_urls_in_free_text():
-    from pixxel_geo.api._redact import redact_urls
+    from pixxel_geo.api.redact import redact_urls
 
     encoded = SIGNED.replace(":", "%3A").replace("/", "%2F").replace("?", "%3F").replace("=", "%3D").replace("&", "%26")
     message = f"HTTP response code on {SIGNED}: 404 (/vsizip/{{/vsicurl?use_head=no&url={encoded}}}/a.tif)"

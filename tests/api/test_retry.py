@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import pixxel_geo as px
-from pixxel_geo.api._retry import parse_retry_after
+from pixxel_geo.api.retry import parse_retry_after
 
 from .conftest import envelope
 

@@ -88,7 +88,7 @@ def test_client_resources_are_documented_with_the_client() -> None:
 def test_is_public_path() -> None:
     assert hook.is_public_path("pixxel_geo.io.raster.open_raster")
     assert hook.is_public_path("pixxel_geo.__version__")
-    assert not hook.is_public_path("pixxel_geo.api._config.ClientConfig")
+    assert not hook.is_public_path("pixxel_geo.api._base.BaseClient")
 
 
 def test_rendered_pages_are_checked_for_missing_and_private_names() -> None:

@@ -128,7 +128,7 @@ def _flaky(failures: int, retry_after: str | None) -> tuple[httpx.MockTransport,
 
 
 def test_range_reads_retry_as_the_policy_says(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixxel_geo.api._retry import RetryPolicy
+    from pixxel_geo.api.retry import RetryPolicy
     from pixxel_geo.io import reader as reader_module
 
     waits: list[float] = []
@@ -142,7 +142,7 @@ def test_range_reads_retry_as_the_policy_says(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_retry_after_in_any_form_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixxel_geo.api._retry import RetryPolicy
+    from pixxel_geo.api.retry import RetryPolicy
     from pixxel_geo.io import reader as reader_module
 
     waits: list[float] = []
@@ -154,8 +154,8 @@ def test_retry_after_in_any_form_is_honoured(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_a_source_with_a_client_config_brings_its_policy() -> None:
-    from pixxel_geo.api._config import resolve_config
-    from pixxel_geo.api._retry import RetryPolicy
+    from pixxel_geo.api.config import resolve_config
+    from pixxel_geo.api.retry import RetryPolicy
     from pixxel_geo.io.sources import CatalogURLSource
 
     policy = RetryPolicy(max_attempts=2)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import pixxel_geo as px
-from pixxel_geo.api._config import resolve_config
+from pixxel_geo.api.config import resolve_config
 from pixxel_geo.api.errors import PixxelError
 from pixxel_geo.io.filesystem import PixxelFileSystem
 from pixxel_geo.io.sources import CatalogURLSource, client_for, resolve_source

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import (
     IntegrityError,
     SignedURLError,
@@ -18,6 +17,7 @@ from pixxel_geo.api.errors import (
     TransferError,
 )
 from pixxel_geo.api.events import Event, Progress, Started, StateChanged
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.transfer import FileFinished, fetch
 from pixxel_geo.transfer import parts as parts_module
 from pixxel_geo.transfer.plan import plan_parts

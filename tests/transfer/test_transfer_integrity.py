@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import pixxel_geo as px
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.events import Event
+from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.transfer import FileFinished, download_products, fetch
 
 PART = 128 * 1024

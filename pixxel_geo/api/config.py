@@ -27,9 +27,9 @@ from pathlib import Path
 
 import httpx
 
-from pixxel_geo.api._redact import mask_token
-from pixxel_geo.api._retry import RetryPolicy
 from pixxel_geo.api.errors import ConfigurationError
+from pixxel_geo.api.redact import mask_token
+from pixxel_geo.api.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
