@@ -154,22 +154,16 @@ class PartLedger:
     def load(cls, path: Path, identity: RemoteIdentity) -> PartLedger | None:
         """The ledger saved at ``path`` if it describes the same remote file, else ``None``.
 
-        Reads both the current sidecar (explicit parts with bytes written in
-        each) and version 1 (equal parts, finished ones listed).
+        Only the current sidecar version is read (no released version wrote another);
+        any other gives ``None``, and the download starts over.
         """
         data = _read_json(path)
-        if not isinstance(data, dict) or data.get("version") not in (1, SIDECAR_VERSION):
+        if not isinstance(data, dict) or data.get("version") != SIDECAR_VERSION:
             return None
         try:
             saved = RemoteIdentity(size=data["size"], etag=data.get("etag"), digest=data.get("digest"))
             if not saved.same_file(identity) or identity.size is None:
                 return None
-            if data["version"] == 1:
-                ledger = cls.uniform(path, identity, part_size=int(data["part_size"]))
-                for index in {int(i) for i in data["done"]}:
-                    if 0 <= index < ledger.n_parts:
-                        ledger.written[index] = ledger.part_length(index)
-                return ledger
             parts = [(int(s), int(e)) for s, e in data["parts"]]
             written = [int(w) for w in data["written"]]
             ledger = cls(path, identity, parts=parts, written=written)

@@ -14,7 +14,7 @@ import pytest
 from pixxel_geo.transfer import state as state_module
 from pixxel_geo.transfer.digest import PrefixHasher
 from pixxel_geo.transfer.plan import MAX_PART_SIZE, MIN_PART_SIZE, plan_parts
-from pixxel_geo.transfer.state import PartLedger, RemoteIdentity
+from pixxel_geo.transfer.state import SIDECAR_VERSION, PartLedger, RemoteIdentity
 
 IDENTITY = RemoteIdentity(10_000_000, '"e"', None)
 
@@ -51,14 +51,15 @@ def test_ledger_keeps_progress_inside_parts_across_a_reload(tmp_path: Path) -> N
     assert PartLedger.load(path, RemoteIdentity(10_000_000, '"other"', None)) is None
 
 
-def test_ledger_reads_version_1_sidecars(tmp_path: Path) -> None:
+def test_ledger_ignores_sidecars_of_another_version(tmp_path: Path) -> None:
     path = tmp_path / "f.part.json"
-    old = {"version": 1, "size": 10_000_000, "etag": '"e"', "digest": None, "part_size": 4_000_000, "done": [0, 2]}
-    path.write_text(json.dumps(old))
-    ledger = PartLedger.load(path, IDENTITY)
-    assert ledger is not None
-    assert ledger.parts == [(0, 3_999_999), (4_000_000, 7_999_999), (8_000_000, 9_999_999)]
-    assert ledger.remaining() == [1] and ledger.done_bytes() == 6_000_000
+    ledger = PartLedger(path, IDENTITY, parts=[(0, 4_999_999), (5_000_000, 9_999_999)])
+    ledger.mark_done(0)
+    ledger.flush()
+    assert PartLedger.load(path, IDENTITY) is not None
+    for version in (1, SIDECAR_VERSION + 1, None):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "version": version}))
+        assert PartLedger.load(path, IDENTITY) is None  # the download starts over
 
 
 def test_ledger_rejects_progress_beyond_a_part(tmp_path: Path) -> None:
