@@ -9,19 +9,7 @@ import sys
 import pytest
 
 from pixxel_geo.cli import build_parser, main
-
-
-@pytest.fixture
-def env(sandbox, monkeypatch):
-    monkeypatch.setenv("PIXXEL_API_KEY", sandbox.token)
-    monkeypatch.setenv("PIXXEL_API_URL", sandbox.url)
-    return sandbox
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.cli_helpers import run
 
 
 def test_catalogs_search_and_show(env, capsys):

@@ -14,19 +14,7 @@ from pathlib import Path
 import pytest
 
 from pixxel_geo.cli import main
-
-
-@pytest.fixture
-def env(sandbox, monkeypatch):
-    monkeypatch.setenv("PIXXEL_API_KEY", sandbox.token)
-    monkeypatch.setenv("PIXXEL_API_URL", sandbox.url)
-    return sandbox
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.cli_helpers import run
 
 
 def one_line_error(code: int, err: str) -> None:
