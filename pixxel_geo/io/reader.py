@@ -213,7 +213,8 @@ class RangeReader:
 
     # -- URL handling ---------------------------------------------------------
 
-    def _renewable(self, source: URLSource) -> RenewableURL:
+    @staticmethod
+    def _renewable(source: URLSource) -> RenewableURL:
         return RenewableURL(
             source.signed_url,
             refresh=lambda: source.signed_url(fresh=True),
