@@ -21,7 +21,6 @@ from pixxel_geo.ranged.digest import (
     parse_goog_hash,
     part_digest,
     s3_etag_md5,
-    whole_file_digest,
 )
 from pixxel_geo.ranged.renewable import RenewableURL, Signed
 from pixxel_geo.ranged.resign import ResignOn403
@@ -44,5 +43,4 @@ __all__ = [
     "parse_goog_hash",
     "part_digest",
     "s3_etag_md5",
-    "whole_file_digest",
 ]

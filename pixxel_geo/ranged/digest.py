@@ -44,7 +44,6 @@ __all__ = [
     "parse_goog_hash",
     "part_digest",
     "s3_etag_md5",
-    "whole_file_digest",
 ]
 
 _HEX_MD5 = re.compile(r"[0-9a-fA-F]{32}")
@@ -225,22 +224,6 @@ def announced_digest(headers: Mapping[str, str], *, whole_body: bool) -> Expecte
         or parse_goog_hash(headers.get("x-goog-hash"))
         or s3_etag_md5(headers)
     )
-
-
-def whole_file_digest(headers: Mapping[str, str]) -> ExpectedDigest | None:
-    """The digest a 200 response announces for the whole file.
-
-    Args:
-        headers: the answer's headers.
-
-    Returns:
-        The digest, or ``None``.
-
-    Example:
-        >>> whole_file_digest({"Content-Digest": "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"}).algorithm
-        'sha-256'
-    """
-    return announced_digest(headers, whole_body=True)
 
 
 def part_digest(headers: Mapping[str, str]) -> ExpectedDigest | None:

@@ -13,7 +13,6 @@ from pixxel_geo.ranged import (
     parse_goog_hash,
     part_digest,
     s3_etag_md5,
-    whole_file_digest,
 )
 
 BODY = b"pixxel"
@@ -75,6 +74,6 @@ def test_the_whole_files_digest_comes_from_the_strongest_header() -> None:
     # Content-Digest describes the whole file only when the body is the whole file (a 200).
     content = {"Content-Digest": f"sha-512=:{SHA512}:"}
     assert announced_digest(content, whole_body=False) is None
-    assert whole_file_digest(content) is not None
+    assert announced_digest(content, whole_body=True) is not None
     found_part = part_digest(content)
     assert found_part is not None and found_part.algorithm == "sha-512"
