@@ -305,10 +305,10 @@ class RangeReader:
                         f"{redact_url(url)} was refused (403) even after re-signing; "
                         "check that the download is still available"
                     )
-                if not attempts.retryable(response):
-                    raise _status_error(url, status, range_header)
-                failure = Failure.of_response(response)
                 error = _status_error(url, status, range_header)
+                if not attempts.retryable(response):
+                    raise error
+                failure = Failure.of_response(response)
                 response.close()
             give_up = attempts.back_off(failure)
             if give_up is not None:
