@@ -20,7 +20,11 @@ Targets: WAN >= 7x one stream; loopback >= 0.6x curl; engine peak RSS <= 120 MB.
 
 Usage:
     .venv/bin/python benchmarks/download.py [--bands 45] [--size 2560] [--connections 8]
-        [--repeat 3] [--loopback-repeat 5]
+        [--repeat 3] [--loopback-repeat 5] [--baseline-root DIR] [--methods engine,engine_base,curl]
+
+``--baseline-root DIR`` adds the contestant ``engine_base``: the engine of the checkout at DIR
+(e.g. ``main``), run in the same rounds, alternating with this checkout's, to tell a change
+from the machine's noise.
 """
 
 from __future__ import annotations
@@ -130,7 +134,9 @@ def warm(served: list[Path]) -> None:
                 pass
 
 
-def measure(method: str, url: str, out: Path, connections: int, served: list[Path]) -> tuple[float, float, float]:
+def measure(
+    method: str, url: str, out: Path, connections: int, served: list[Path], baseline_root: Path | None = None
+) -> tuple[float, float, float]:
     """Run one contestant; return (process wall s, transfer s, peak RSS MB)."""
     for leftover in out.parent.iterdir():
         if leftover.is_file():
@@ -145,7 +151,8 @@ def measure(method: str, url: str, out: Path, connections: int, served: list[Pat
         return run_child(["bash", "-c", CURL_VERIFIED, "bench", url, str(out)])
     if method == "one_stream":
         return run_child([sys.executable, "-c", ONE_STREAM, url, str(out)], True)
-    return run_child([sys.executable, "-c", ENGINE, url, str(out), str(connections), str(ROOT)], True)
+    root = baseline_root if method == "engine_base" and baseline_root is not None else ROOT
+    return run_child([sys.executable, "-c", ENGINE, url, str(out), str(connections), str(root)], True)
 
 
 def main() -> int:
@@ -156,6 +163,8 @@ def main() -> int:
     parser.add_argument("--data-dir", help="sandbox data dir (reuse to keep the generated product)")
     parser.add_argument("--repeat", type=int, default=3, help="WAN runs per method; the median is kept")
     parser.add_argument("--loopback-repeat", type=int, default=5, help="loopback runs per method (noisier, and cheap)")
+    parser.add_argument("--baseline-root", type=Path, help="also time the engine of the checkout at this path")
+    parser.add_argument("--methods", help="comma-separated contestants to run (default: all of each profile)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     for tool in ("curl", "openssl"):
@@ -185,12 +194,16 @@ def main() -> int:
                 if faults:
                     sandbox.set_faults(**faults)
                 methods = METHODS[profile]
+                if args.baseline_root is not None:
+                    methods = ("engine", "engine_base", *methods[1:])
+                if args.methods:
+                    methods = tuple(m for m in methods if m in args.methods.split(","))
                 runs: dict[str, list[tuple[float, float, float]]] = {m: [] for m in methods}
                 for round_ in range(args.loopback_repeat if profile == "loopback" else args.repeat):
                     order = methods[round_ % len(methods) :] + methods[: round_ % len(methods)]
                     for method in order:  # rotate, so no method always runs first
                         out = out_dir / "product.zip"
-                        runs[method].append(measure(method, url, out, args.connections, served))
+                        runs[method].append(measure(method, url, out, args.connections, served, args.baseline_root))
                         size = out.stat().st_size
                         digests.add(sha256_of(out))
                 results[profile] = {}
@@ -212,7 +225,7 @@ def main() -> int:
     for basis, key in (("transfer", "transfer_seconds"), ("wall", "wall_seconds")):
         for profile, by_method in results.items():
             engine = by_method["engine"][key]
-            for baseline in ("curl", "one_stream", "curl_durable", "curl_verified"):
+            for baseline in ("engine_base", "curl", "one_stream", "curl_durable", "curl_verified"):
                 if baseline in by_method:
                     report[f"{profile}_vs_{baseline}_{basis}"] = by_method[baseline][key] / engine
     if args.json:
@@ -234,7 +247,7 @@ def main() -> int:
         for profile, by_method in results.items():
             ratios = ", ".join(
                 f"{report[f'{profile}_vs_{baseline}_{basis}']:.2f}x {baseline}"
-                for baseline in ("curl", "one_stream", "curl_durable", "curl_verified")
+                for baseline in ("engine_base", "curl", "one_stream", "curl_durable", "curl_verified")
                 if baseline in by_method
             )
             print(f"{profile} ({basis}): engine = {ratios}")

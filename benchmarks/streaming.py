@@ -10,7 +10,11 @@ profile, measured in the same run.
 
 Usage:
     .venv/bin/python benchmarks/streaming.py [--bands 45] [--size 1024] [--repeat 1]
-        [--layouts band,pixel]
+        [--layouts band,pixel] [--baseline-root DIR] [--methods pixxel_geo,pixxel_geo_base,gdal_tuned]
+
+``--baseline-root DIR`` adds the contestant ``pixxel_geo_base``: the same read with the checkout at
+DIR (e.g. ``main``), run in the same rounds as this checkout's, alternating, to tell a change from
+the machine's noise. With ``--repeat`` above 1 the contestants' order rotates between rounds.
 """
 
 from __future__ import annotations
@@ -83,15 +87,21 @@ def child(method: str, read: str, url: str, member: str, size: int, workdir: str
     print(json.dumps({"wall": wall, "rss_mb": rss_mb}))
 
 
-def run_one(sb: Any, method: str, read: str, url: str, member: str, size: int) -> dict[str, Any]:
+def run_one(
+    sb: Any, method: str, read: str, url: str, member: str, size: int, baseline_root: Path | None = None
+) -> dict[str, Any]:
+    root, script = ROOT, Path(__file__)
+    if method == "pixxel_geo_base" and baseline_root is not None:
+        # The other checkout's own copy of this script, so its child reads with that checkout's code.
+        root, script, method = baseline_root, baseline_root / "benchmarks" / "streaming.py", "pixxel_geo"
     with tempfile.TemporaryDirectory() as workdir:
         sb.reset_requests()
         out = subprocess.run(
-            [sys.executable, __file__, "--child", method, read, url, member, str(size), workdir],
+            [sys.executable, str(script), "--child", method, read, url, member, str(size), workdir],
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(root)},
         )
         log = sb.requests("/files/")
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -106,6 +116,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--layouts", default="band,pixel", help="products to read: band, pixel or both")
+    parser.add_argument("--baseline-root", type=Path, help="also read with the checkout at this path")
+    parser.add_argument("--methods", help="comma-separated contestants to run (default: all)")
     parser.add_argument("--child", nargs=6, metavar="ARG")
     args = parser.parse_args()
     if args.child:
@@ -142,9 +154,19 @@ def main() -> None:
                     sb.set_faults(**WAN)
                 else:
                     sb.clear_faults()
+                methods = list(METHODS)
+                if args.baseline_root is not None:
+                    methods.insert(1, "pixxel_geo_base")
+                if args.methods:
+                    methods = [m for m in methods if m in args.methods.split(",")]
                 for read in READS:
-                    for method in METHODS:
-                        runs = [run_one(sb, method, read, url, member, args.size) for _ in range(args.repeat)]
+                    by_method: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+                    for round_ in range(args.repeat):  # rotate, so no method always runs first
+                        for method in methods[round_ % len(methods) :] + methods[: round_ % len(methods)]:
+                            by_method[method].append(
+                                run_one(sb, method, read, url, member, args.size, args.baseline_root)
+                            )
+                    for method, runs in by_method.items():
                         row = {
                             "layout": layout,
                             "profile": profile,
@@ -165,13 +187,17 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         tuned = next(
-            r for r in rows
-            if (r["layout"], r["profile"], r["read"]) == (row["layout"], row["profile"], row["read"])
-            and r["method"] == "gdal_tuned"
+            (
+                r for r in rows
+                if (r["layout"], r["profile"], r["read"]) == (row["layout"], row["profile"], row["read"])
+                and r["method"] == "gdal_tuned"
+            ),
+            None,
         )  # fmt: skip
+        ratio = f"{row['wall'] / tuned['wall']:.2f}" if tuned is not None else "-"
         print(
             f"| {row['layout']} | {row['profile']} | {row['read']} | {row['method']} | {row['wall']:.2f} | "
-            f"{row['wall'] / tuned['wall']:.2f} | {row['requests']} | "
+            f"{ratio} | {row['requests']} | "
             f"{100 * row['bytes'] / sizes[row['layout']]:.2f} | {row['rss_mb']:.0f} |"
         )
 

@@ -1,10 +1,11 @@
 """Build the QGIS plugin zip: ``python qgis_plugin/build.py [--out dist/]``.
 
-The plugin needs the pure-Python core client (``pixxel_geo.api``), the core's
-local range server with its range reader and zip index (``pixxel_geo/io/localserver.py``,
-``reader.py``, ``zipindex.py``: standard library and httpx only at module level) and
-httpx with its pure-Python dependencies. They ship inside the zip under
-``pixxel_plugin/_vendor/``, with every import of a vendored package rewritten to
+The plugin needs the pure-Python core client (``pixxel_geo.api``), the ranged-HTTP
+toolkit (``pixxel_geo.ranged``: re-signing, retries, Content-Range and digest parsing), the
+transfer engine (``pixxel_geo.transfer``), the core's local range server with its range
+reader and zip index (``pixxel_geo/io/localserver.py``, ``reader.py``, ``zipindex.py``:
+standard library and httpx only at module level) and httpx with its pure-Python dependencies.
+They ship inside the zip under ``pixxel_plugin/_vendor/``, with every import of a vendored package rewritten to
 a relative import (``import httpx`` becomes ``from .. import httpx``), so
 nothing is added to ``sys.path`` and nothing can shadow another plugin's
 packages. An AST check refuses the build if any absolute import of a vendored
@@ -62,8 +63,9 @@ SKIP_DIRS = {"__pycache__", "tests"}
 
 PIXXEL_GEO_SHIM = '''"""The pixxel_geo core client, vendored into the QGIS plugin by qgis_plugin/build.py.
 
-Only ``pixxel_geo.api`` (httpx only) and ``pixxel_geo.io``'s local range server, range reader
-and zip index (standard library and httpx) ship here: no numpy, rasterio or geopandas.
+Only ``pixxel_geo.api`` and ``pixxel_geo.ranged`` (httpx only), ``pixxel_geo.transfer`` and
+``pixxel_geo.io``'s local range server, range reader and zip index (standard library and httpx)
+ship here: no numpy, rasterio or geopandas.
 """
 
 from ._version import __version__
@@ -179,6 +181,7 @@ def vendor(target: Path, site_packages: Path = DEFAULT_SITE_PACKAGES) -> Path:
         _licenses(site_packages, name, vendor_dir / "licenses")
     core = vendor_dir / "pixxel_geo"
     _copy_tree(REPO / "pixxel_geo" / "api", core / "api", "pixxel_geo")
+    _copy_tree(REPO / "pixxel_geo" / "ranged", core / "ranged", "pixxel_geo")  # shared by io and transfer
     _copy_tree(REPO / "pixxel_geo" / "transfer", core / "transfer", "pixxel_geo")  # one downloader: the core's
     shutil.copy2(REPO / "pixxel_geo" / "_version.py", core / "_version.py")
     for module in CORE_MODULES:

@@ -33,22 +33,17 @@ from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
 from pixxel_geo.io.reader import RangeReader, StaticURLSource, URLSource, redact_url
 from pixxel_geo.io.tile_readahead import TileReadAhead, parse_tile_layout
 from pixxel_geo.io.zipindex import (
-    EOCD_SEARCH_BYTES,
     LOCAL_HEADER_SIZE,
     STORED,
     DeflatedMemberWarning,
     ZipFormatError,
     ZipMember,
-    eocd64_offset,
-    find_central_directory,
     local_data_offset,
-    parse_central_directory,
-    parse_eocd64,
+    read_central_directory,
 )
 
 __all__ = ["HEAD_BYTES", "MemberFile", "ZipArchive", "archive_for"]
 
-FIRST_TAIL_BYTES = 16 * 1024
 _BLOCK = 64 * 1024
 _MAX_BLOCKS = 64
 
@@ -140,28 +135,9 @@ class ZipArchive:
         return self.reader.get_size()
 
     def _read_directory(self) -> dict[str, ZipMember]:
-        # A product's directory (a few members) fits in a small tail; a long zip comment
-        # or a large directory costs one more request.
-        tail, tail_offset = self.reader.read_tail(FIRST_TAIL_BYTES)
-        size = self.reader.get_size()
         try:
-            try:
-                where = find_central_directory(tail, tail_offset, size)
-            except ZipFormatError:
-                if tail_offset == 0:
-                    raise
-                tail, tail_offset = self.reader.read_tail(EOCD_SEARCH_BYTES)
-                where = find_central_directory(tail, tail_offset, size)
-            if where is None:
-                start = eocd64_offset(tail)
-                where = parse_eocd64(self.reader.read(start, start + 56))
-            if where.offset >= tail_offset:
-                rel = where.offset - tail_offset
-                directory = tail[rel : rel + where.size]
-            else:
-                directory = self.reader.read(where.offset, where.offset + where.size)
-            return parse_central_directory(directory, where.entries)
-        except (ZipFormatError, ValueError, struct.error) as exc:
+            return read_central_directory(self.reader)
+        except ZipFormatError as exc:
             raise ZipFormatError(
                 f"{redact_url(self.reader.current_url())} is not a readable zip archive: {redact_urls(str(exc))}"
             ) from None

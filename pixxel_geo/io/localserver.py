@@ -56,15 +56,11 @@ from pixxel_geo.api.errors import (
 from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.reader import RangeReader, URLSource
 from pixxel_geo.io.zipindex import (
-    EOCD_SEARCH_BYTES,
     LOCAL_HEADER_SIZE,
     ZipFormatError,
     ZipMember,
-    eocd64_offset,
-    find_central_directory,
     local_data_offset,
-    parse_central_directory,
-    parse_eocd64,
+    read_central_directory,
 )
 
 if TYPE_CHECKING:
@@ -152,18 +148,7 @@ class _Product:
     def members(self) -> dict[str, ZipMember]:
         with self._lock:
             if self._members is None:
-                tail, tail_offset = self.reader.read_tail(EOCD_SEARCH_BYTES)
-                size = self.reader.get_size()
-                location = find_central_directory(tail, tail_offset, size)
-                if location is None:  # zip64: the EOCD64 record lies before the tail read
-                    start = eocd64_offset(tail)
-                    location = parse_eocd64(self.reader.read(start, start + 56))
-                if location.offset >= tail_offset:
-                    rel = location.offset - tail_offset
-                    directory = tail[rel : rel + location.size]
-                else:
-                    directory = self.reader.read(location.offset, location.offset + location.size)
-                self._members = parse_central_directory(directory, location.entries)
+                self._members = read_central_directory(self.reader)
             return self._members
 
     def member(self, name: str) -> _Member:

@@ -2,9 +2,10 @@
 
 :class:`RangeReader` sends ranged GETs over one process-wide ``httpx.Client``,
 fetches the ranges of one read in parallel, and retries once after a 403 with
-a fresh URL from its :class:`URLSource` (check, lock, check again, so that many
-threads hitting the same expiry re-sign once). It never sends HEAD: the size
-comes from a suffix range's ``Content-Range``.
+a fresh URL from its :class:`URLSource` (the toolkit's :class:`~pixxel_geo.ranged.ResignOn403`
+flow: many threads hitting the same expiry re-sign once) and after transient failures
+(:class:`~pixxel_geo.ranged.Attempts`). It never sends HEAD: the size comes from a
+suffix range's ``Content-Range``.
 
 A reader pickles as its URL source (ids and configuration), never as a live
 connection or an expiring URL, so dask workers rebuild it and re-sign on
@@ -23,7 +24,6 @@ import bisect
 import hashlib
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -36,13 +36,15 @@ import httpx
 from pixxel_geo.api.errors import (
     NetworkError,
     NotFoundError,
+    PixxelError,
     RequestTimeoutError,
     ServerError,
     SignedURLError,
     TransferError,
 )
 from pixxel_geo.api.redact import redact_url
-from pixxel_geo.api.retry import RetryPolicy, parse_retry_after
+from pixxel_geo.api.retry import RetryPolicy
+from pixxel_geo.ranged import Attempts, Failure, RenewableURL, ResignOn403, parse_content_range
 
 __all__ = [
     "RangeReader",
@@ -60,7 +62,6 @@ MAX_PART = 1024 * 1024
 """Merged ranges larger than this are split so the parts download in parallel (a pixel-interleaved
 tile of many bands is several MB; the figures behind 1 MiB are in benchmarks/README.md, Streaming)."""
 DEFAULT_WORKERS = 16
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
 @runtime_checkable
@@ -195,8 +196,8 @@ class RangeReader:
         self.retry: RetryPolicy = retry if isinstance(retry, RetryPolicy) else RetryPolicy()
         self._transport = transport
         self._own_client: httpx.Client | None = None
-        self._url: str | None = None
-        self._url_lock = threading.Lock()
+        self._url = self._renewable(source)
+        self._auth = ResignOn403(self._url)
         self.size: int | None = None
         self.requests = 0
 
@@ -212,37 +213,44 @@ class RangeReader:
 
     # -- URL handling ---------------------------------------------------------
 
+    @staticmethod
+    def _renewable(source: URLSource) -> RenewableURL:
+        return RenewableURL(
+            source.signed_url,
+            refresh=lambda: source.signed_url(fresh=True),
+            advice="open the product by catalog id, Download or pixxel:// path so it can be re-signed",
+        )
+
+    @property
+    def _url_lock(self) -> threading.Lock:
+        """The lock of the URL's renewal (a forked child replaces it)."""
+        return self._url.lock
+
+    @_url_lock.setter
+    def _url_lock(self, lock: threading.Lock) -> None:
+        self._url.lock = lock
+
     def current_url(self) -> str:
         """The signed URL in use (asked from the source on first use). A secret: never log it."""
-        url = self._url
-        if url is None:
-            with self._url_lock:
-                if self._url is None:
-                    self._url = self.source.signed_url()
-                url = self._url
-        return url
+        return self._url.get().url
 
     def use_source(self, source: URLSource) -> None:
         """Read with ``source`` from now on (the same file, signed again by the caller)."""
-        with self._url_lock:
-            self.source = source
-            self._url = None
+        self.source = source
+        self._url = self._renewable(source)
+        self._auth = ResignOn403(self._url)
 
     def refresh_url(self, stale: str) -> str:
-        """Re-sign once for all threads that saw ``stale`` refused."""
-        with self._url_lock:
-            if self._url == stale:
-                logger.debug("signed URL refused; asking for a fresh one (%s)", self.source.key)
-                fresh = self.source.signed_url(fresh=True)
-                if fresh == stale:
-                    raise SignedURLError(
-                        f"the signed URL for {redact_url(stale)} was refused (expired or "
-                        "tampered) and its source cannot renew it; open the product by "
-                        "catalog id, Download or pixxel:// path so it can be re-signed"
-                    )
-                self._url = fresh
-            assert self._url is not None
-            return self._url
+        """Re-sign once for all threads that saw ``stale`` refused.
+
+        Raises:
+            SignedURLError: the source cannot renew the URL.
+        """
+        current = self._url.get()
+        if current.url != stale:
+            return current.url
+        logger.debug("signed URL refused; asking for a fresh one (%s)", self.source.key)
+        return self._url.renew(current.generation).url
 
     def _client(self) -> httpx.Client:
         if self._transport is not None:
@@ -254,22 +262,22 @@ class RangeReader:
     # -- requests ---------------------------------------------------------------
 
     def _get(self, range_header: str, whole_ok: bool = True) -> httpx.Response:
-        """One ranged GET, re-signing once on 403 and retrying transient failures (:attr:`retry`).
+        """One ranged GET, re-signed on 403 (:class:`~pixxel_geo.ranged.ResignOn403`) and retried
+        after transient failures (:class:`~pixxel_geo.ranged.Attempts`, :attr:`retry`).
 
         ``whole_ok=False``: a ``200`` (the server ignored ``Range`` and sends the whole file)
         is refused before its body is read.
         """
-        url = self.current_url()
-        resigned = False
-        attempt = 0
-        policy = self.retry
+        attempts = Attempts(self.retry, sleep=_sleep)
         while True:
-            attempt += 1
             self.requests += 1
+            url = self._url.get().url
+            error: PixxelError
             try:
                 client = self._client()
                 request = client.build_request("GET", url, headers={"Range": range_header})
-                response = client.send(request, stream=True)
+                response = client.send(request, stream=True, auth=self._auth)
+                url = str(response.request.url)
                 if response.status_code == 200 and not whole_ok:
                     response.close()
                     raise TransferError(
@@ -279,54 +287,37 @@ class RangeReader:
                     )
                 response.read()
             except httpx.TimeoutException as exc:
-                if attempt < policy.max_attempts:
-                    time.sleep(policy.delay(attempt - 1))
-                    continue
-                raise RequestTimeoutError(
+                failure = Failure.of(exc)
+                error = RequestTimeoutError(
                     f"reading {redact_url(url)} timed out ({type(exc).__name__}); check the network and retry"
-                ) from None
+                )
             except httpx.TransportError as exc:
-                if attempt < policy.max_attempts:
-                    time.sleep(policy.delay(attempt - 1))
-                    continue
-                raise NetworkError(
+                failure = Failure.of(exc)
+                error = NetworkError(
                     f"reading {redact_url(url)} failed: {type(exc).__name__}; check the network and retry"
-                ) from None
-            status = response.status_code
-            if status in (200, 206):
-                return response
-            if status == 403 and not resigned:
-                resigned = True
-                url = self.refresh_url(url)
-                continue
-            if status == 403:
-                raise SignedURLError(
-                    f"{redact_url(url)} was refused (403) even after re-signing; "
-                    "check that the download is still available"
                 )
-            if status in policy.retry_statuses and attempt < policy.max_attempts:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            else:
+                status = response.status_code
+                if status in (200, 206):
+                    return response
+                if status == 403:
+                    raise SignedURLError(
+                        f"{redact_url(url)} was refused (403) even after re-signing; "
+                        "check that the download is still available"
+                    )
+                error = _status_error(url, status, range_header)
+                if not attempts.retryable(response):
+                    raise error
+                failure = Failure.of_response(response)
                 response.close()
-                time.sleep(policy.delay(attempt - 1, retry_after))
-                continue
-            if status == 404:
-                raise NotFoundError(
-                    f"{redact_url(url)} does not exist (404)",
-                    status_code=404,
-                    method="GET",
-                    path=urlsplit(url).path,
-                )
-            if status >= 500:
-                raise ServerError(
-                    f"reading {redact_url(url)} failed with HTTP {status}; retry later",
-                    status_code=status,
-                    method="GET",
-                    path=urlsplit(url).path,
-                )
-            raise TransferError(
-                f"reading {redact_url(url)} ({range_header}) failed with HTTP {status}",
-                path=urlsplit(url).path,
-            )
+            give_up = attempts.back_off(failure)
+            if give_up is not None:
+                if give_up.waits_too_long:
+                    raise TransferError(
+                        f"reading {redact_url(url)}: {give_up.describe(range_header)}; retry later",
+                        path=urlsplit(url).path,
+                    ) from None
+                raise error from None
 
     def _note_size(self, response: httpx.Response) -> tuple[int, int]:
         """Return (start, total) from a response, remembering the file size."""
@@ -334,13 +325,12 @@ class RangeReader:
             total = len(response.content)
             self.size = total
             return 0, total
-        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-        if not match:
-            raise TransferError("the server answered a range request without a Content-Range")
-        start = int(match.group(1))
-        if match.group(3) != "*":
-            self.size = int(match.group(3))
-        return start, self.size if self.size is not None else -1
+        content_range = parse_content_range(response.headers.get("Content-Range"))
+        if content_range is None or content_range.start is None:
+            raise TransferError("the server answered a range request without a usable Content-Range")
+        if content_range.total is not None:
+            self.size = content_range.total
+        return content_range.start, self.size if self.size is not None else -1
 
     def read_tail(self, length: int) -> tuple[bytes, int]:
         """The last ``length`` bytes (fewer if the file is smaller) and their offset.
@@ -441,3 +431,22 @@ class RangeReader:
             stop = min(end, pos + chunk)
             yield self.read(pos, stop)
             pos = stop
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time (tests replace time.sleep)
+
+
+def _status_error(url: str, status: int, range_header: str) -> PixxelError:
+    """The error for a ranged GET answered with ``status`` (no query string in it)."""
+    path = urlsplit(url).path
+    if status == 404:
+        return NotFoundError(f"{redact_url(url)} does not exist (404)", status_code=404, method="GET", path=path)
+    if status >= 500:
+        return ServerError(
+            f"reading {redact_url(url)} failed with HTTP {status}; retry later",
+            status_code=status,
+            method="GET",
+            path=path,
+        )
+    return TransferError(f"reading {redact_url(url)} ({range_header}) failed with HTTP {status}", path=path)

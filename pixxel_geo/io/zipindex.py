@@ -22,19 +22,23 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = [
     "DEFLATED",
     "EOCD_SEARCH_BYTES",
+    "FIRST_TAIL_BYTES",
     "LOCAL_HEADER_SIZE",
     "STORED",
     "CentralDirectoryLocation",
     "DeflatedMemberWarning",
+    "TailReader",
     "ZipFormatError",
     "ZipMember",
     "find_central_directory",
     "local_data_offset",
     "parse_central_directory",
+    "read_central_directory",
 ]
 
 STORED = 0
@@ -42,6 +46,9 @@ DEFLATED = 8
 EOCD_SEARCH_BYTES = 65_536 + 22 + 20 + 56
 """How many bytes at the end of a file hold the end-of-central-directory records."""
 LOCAL_HEADER_SIZE = 30
+
+FIRST_TAIL_BYTES = 16 * 1024
+"""The tail read first: a product's directory (a few members) fits; a long comment or directory costs one more read."""
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")
@@ -231,3 +238,69 @@ def local_data_offset(member: ZipMember, header: bytes) -> int:
     fields = _LOCAL.unpack_from(header, 0)
     nlen, elen = fields[9], fields[10]
     return member.header_offset + LOCAL_HEADER_SIZE + nlen + elen
+
+
+class TailReader(Protocol):
+    """What :func:`read_central_directory` needs of a range reader (a :class:`~pixxel_geo.io.reader.RangeReader`)."""
+
+    def read_tail(self, length: int) -> tuple[bytes, int]: ...
+
+    def get_size(self) -> int: ...
+
+    def read(self, start: int, end: int) -> bytes: ...
+
+
+def read_central_directory(reader: TailReader, first_tail: int = FIRST_TAIL_BYTES) -> dict[str, ZipMember]:
+    """Read an archive's members with as few range requests as possible.
+
+    The last ``first_tail`` bytes are read first (one request that also gives the size);
+    when they do not hold the end-of-central-directory record, the last
+    :data:`EOCD_SEARCH_BYTES`; then the zip64 record and the directory itself if they lie
+    before the tail.
+
+    Args:
+        reader: reads the archive's bytes by range.
+        first_tail: how many bytes to read at the end first.
+
+    Returns:
+        Members by name, in archive order.
+
+    Raises:
+        ZipFormatError: the bytes are not a zip archive this reader understands.
+
+    Example:
+        >>> import io, zipfile
+        >>> buf = io.BytesIO()
+        >>> with zipfile.ZipFile(buf, "w") as zf:
+        ...     zf.writestr("a.txt", b"hello")
+        >>> class Bytes:
+        ...     data = buf.getvalue()
+        ...     def read_tail(self, n): return self.data[-n:], max(len(self.data) - n, 0)
+        ...     def get_size(self): return len(self.data)
+        ...     def read(self, start, end): return self.data[start:end]
+        >>> list(read_central_directory(Bytes()))
+        ['a.txt']
+    """
+    tail, tail_offset = reader.read_tail(first_tail)
+    size = reader.get_size()
+    try:
+        try:
+            where = find_central_directory(tail, tail_offset, size)
+        except ZipFormatError:
+            if tail_offset == 0 or first_tail >= EOCD_SEARCH_BYTES:
+                raise
+            tail, tail_offset = reader.read_tail(EOCD_SEARCH_BYTES)
+            where = find_central_directory(tail, tail_offset, size)
+        if where is None:  # zip64: the record lies before the tail read
+            start = eocd64_offset(tail)
+            where = parse_eocd64(reader.read(start, start + _EOCD64.size))
+        if where.offset >= tail_offset:
+            rel = where.offset - tail_offset
+            directory = tail[rel : rel + where.size]
+        else:
+            directory = reader.read(where.offset, where.offset + where.size)
+        return parse_central_directory(directory, where.entries)
+    except (ValueError, struct.error) as exc:  # ZipFormatError is a ValueError
+        if isinstance(exc, ZipFormatError):
+            raise
+        raise ZipFormatError(str(exc)) from None

@@ -33,7 +33,7 @@ How a transfer runs (:func:`fetch`, top-down):
 Failed requests are retried per part (exponential backoff, full jitter;
 ``Retry-After`` honoured in full up to 5 minutes, beyond the backoff cap, and
 given up on clearly past that); a 403 renews the signed URL through
-``refresh`` (see :mod:`~pixxel_geo.transfer.retrying`). A rerun after any
+``refresh``, once per expiry for all parts (see :mod:`pixxel_geo.ranged`). A rerun after any
 interruption (``kill -9`` included) first removes what the killed run left
 that no run can use (a sidecar whose ``.part`` was already placed,
 half-written sidecar copies).
@@ -54,12 +54,12 @@ import httpx
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.events import EventCallback, Failed, Started, StateChanged, emit
 from pixxel_geo.api.retry import RetryPolicy
+from pixxel_geo.ranged import RenewableURL
 from pixxel_geo.transfer.files import LockHeld, exclusive_lock, fsync_directory
 from pixxel_geo.transfer.parts import fetch_parts
 from pixxel_geo.transfer.probe import probe
 from pixxel_geo.transfer.progress import FileFinished
 from pixxel_geo.transfer.session import TransferSession
-from pixxel_geo.transfer.signed_url import RenewableURL
 from pixxel_geo.transfer.state import RemoteIdentity, VerifiedRecords
 from pixxel_geo.transfer.stream import fetch_stream
 from pixxel_geo.transfer.transport import engine_transport

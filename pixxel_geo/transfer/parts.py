@@ -15,10 +15,11 @@ import httpx
 
 from pixxel_geo.api.errors import TransferError
 from pixxel_geo.api.events import StateChanged, emit
-from pixxel_geo.transfer.digest import ExpectedDigest, PrefixHasher, part_digest
+from pixxel_geo.ranged import ExpectedDigest, parse_content_range, part_digest
+from pixxel_geo.transfer.digest import PrefixHasher
 from pixxel_geo.transfer.files import preallocate, pwrite_all
 from pixxel_geo.transfer.plan import plan_parts, uniform_parts
-from pixxel_geo.transfer.probe import Probe, content_range_total
+from pixxel_geo.transfer.probe import Probe
 from pixxel_geo.transfer.progress import ProgressMeter
 from pixxel_geo.transfer.retrying import Attempts, Failure
 from pixxel_geo.transfer.session import BASE_HEADERS, Stopped, TransferSession
@@ -270,15 +271,16 @@ class _Workers:
         attempts = Attempts(session)
         while True:
             session.check_stop()
-            url, generation = session.url.get()
-            failure: Failure | None
+            failure: Failure
             try:
                 with self.http.stream(
-                    "GET", url, headers={**BASE_HEADERS, "Range": f"bytes={offset}-{end}"}
+                    "GET",
+                    session.url.get().url,
+                    headers={**BASE_HEADERS, "Range": f"bytes={offset}-{end}"},
+                    auth=session.auth,
                 ) as response:
                     status = response.status_code
                     if status == 206:
-                        attempts.accepted()
                         self._check_part_response(response, offset, end)
                         before = offset
                         try:
@@ -313,9 +315,7 @@ class _Workers:
                     elif status == 416:
                         session.fail_remote_changed(f"bytes {offset}-{end} are out of range")
                     else:
-                        failure = attempts.unexpected(response, generation)
-                        if failure is None:
-                            continue
+                        failure = attempts.unexpected(response)
             except httpx.TransportError as exc:
                 failure = Failure.of(exc)
             attempts.back_off(failure, f"bytes {offset}-{end} of {size}")
@@ -376,10 +376,10 @@ class _Workers:
     def _check_part_response(self, response: httpx.Response, start: int, end: int) -> None:
         """Refuse a 206 for other bytes or another version of the file."""
         identity = self.ledger.identity
-        content_range = response.headers.get("Content-Range", "")
-        total = content_range_total(content_range)
-        if not content_range.startswith(f"bytes {start}-") or total != identity.size:
-            self.session.fail_remote_changed(f"asked for bytes {start}-{end} of {identity.size}, got {content_range!r}")
+        header = response.headers.get("Content-Range", "")
+        content_range = parse_content_range(header)
+        if content_range is None or content_range.start != start or content_range.total != identity.size:
+            self.session.fail_remote_changed(f"asked for bytes {start}-{end} of {identity.size}, got {header!r}")
         etag = response.headers.get("ETag")
         if etag and identity.etag and etag != identity.etag:
             self.session.fail_remote_changed("its ETag changed")

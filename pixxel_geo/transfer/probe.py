@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import httpx
 
 from pixxel_geo.api.errors import TransferError
-from pixxel_geo.transfer.digest import ExpectedDigest, announced_digest
+from pixxel_geo.ranged import ExpectedDigest, announced_digest, parse_content_range
 from pixxel_geo.transfer.retrying import Attempts, Failure
 from pixxel_geo.transfer.session import BASE_HEADERS, TransferSession
 from pixxel_geo.transfer.state import RemoteIdentity
 
-__all__ = ["Probe", "content_range_total", "probe"]
+__all__ = ["Probe", "probe"]
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,17 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
     attempts = Attempts(session)
     while True:
         session.check_stop()
-        url, generation = session.url.get()
         sent = time.monotonic()
         try:
-            with http.stream("GET", url, headers={**BASE_HEADERS, "Range": "bytes=0-0"}) as response:
+            with http.stream(
+                "GET", session.url.get().url, headers={**BASE_HEADERS, "Range": "bytes=0-0"}, auth=session.auth
+            ) as response:
                 round_trip = time.monotonic() - sent
                 status = response.status_code
                 headers = response.headers
                 if status in (206, 416):
-                    total = content_range_total(headers.get("Content-Range"))
+                    content_range = parse_content_range(headers.get("Content-Range"))
+                    total = content_range.total if content_range is not None else None
                     if total is None:
                         raise TransferError(
                             f"{session.url.safe} answered {status} without a usable "
@@ -75,17 +77,7 @@ def probe(session: TransferSession, http: httpx.Client) -> Probe:
                         digest=announced_digest(headers, whole_body=True),
                         ranged=False,
                     )
-                failure = attempts.unexpected(response, generation)
-                if failure is None:
-                    continue
+                failure = attempts.unexpected(response)
         except httpx.TransportError as exc:
             failure = Failure.of(exc)
         attempts.back_off(failure, "sizing")
-
-
-def content_range_total(value: str | None) -> int | None:
-    """The total size from ``bytes 0-0/1234`` or ``bytes */1234``."""
-    if not value or "/" not in value:
-        return None
-    total = value.rsplit("/", 1)[1].strip()
-    return int(total) if total.isdigit() else None

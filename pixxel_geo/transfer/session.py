@@ -15,14 +15,15 @@ import httpx
 from pixxel_geo.api.errors import IntegrityError, PixxelError, TransferCancelled, TransferError
 from pixxel_geo.api.events import EventCallback, StateChanged, emit
 from pixxel_geo.api.retry import RetryPolicy
-from pixxel_geo.transfer.digest import ExpectedDigest
+from pixxel_geo.ranged import ExpectedDigest, RenewableURL, ResignOn403
 from pixxel_geo.transfer.progress import ProgressMeter
-from pixxel_geo.transfer.signed_url import RenewableURL
 from pixxel_geo.transfer.state import PartLedger, atomic_write_leftovers
 
-__all__ = ["BASE_HEADERS", "Stopped", "TransferSession"]
+__all__ = ["BASE_HEADERS", "MAX_RENEWALS", "Stopped", "TransferSession"]
 
 BASE_HEADERS = {"Accept-Encoding": "identity"}
+MAX_RENEWALS = 3
+"""Renewals of the signed URL one request may use when it keeps being refused (403) before giving up."""
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class TransferSession:
         retry: RetryPolicy,
     ) -> None:
         self.url = url
+        self.auth = ResignOn403(url, renewals=MAX_RENEWALS)
+        """Signs every request of the transfer, renewing the URL on 403 (once per expiry for all parts)."""
         self.path = path
         self.name = path.name
         self.part_path = path.with_name(path.name + ".part")

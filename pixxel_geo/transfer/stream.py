@@ -7,7 +7,7 @@ import os
 import httpx
 
 from pixxel_geo.api.events import StateChanged, emit
-from pixxel_geo.transfer.digest import announced_digest
+from pixxel_geo.ranged import announced_digest
 from pixxel_geo.transfer.files import pwrite_all
 from pixxel_geo.transfer.probe import Probe
 from pixxel_geo.transfer.progress import ProgressMeter
@@ -38,11 +38,9 @@ def fetch_stream(session: TransferSession, http: httpx.Client, remote: Probe) ->
     try:
         while True:
             session.check_stop()
-            url, generation = session.url.get()
             try:
-                with http.stream("GET", url, headers=BASE_HEADERS) as response:
+                with http.stream("GET", session.url.get().url, headers=BASE_HEADERS, auth=session.auth) as response:
                     if response.status_code == 200:
-                        attempts.accepted()
                         digest = remote.digest or announced_digest(response.headers, whole_body=True)
                         hash_object = digest.new_hash() if digest else None
                         os.ftruncate(fd, 0)
@@ -56,9 +54,7 @@ def fetch_stream(session: TransferSession, http: httpx.Client, remote: Probe) ->
                                 hash_object.update(chunk)
                             meter.add(len(chunk))
                         break
-                    failure = attempts.unexpected(response, generation)
-                    if failure is None:
-                        continue
+                    failure = attempts.unexpected(response)
             except httpx.TransportError as exc:
                 failure = Failure.of(exc)
             attempts.back_off(failure, "the whole file (no Range support)")

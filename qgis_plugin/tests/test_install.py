@@ -34,6 +34,22 @@ def test_zip_is_small_pure_python_and_described(plugin_zip: Path) -> None:
         "__init__.py", "calibration.py", "envi.py", "localserver.py", "members.py", "reader.py", "vrt.py", "zipindex.py"
     )  # fmt: skip
     assert io_files == [f"{PLUGIN}/_vendor/pixxel_geo/io/{n}" for n in wanted]
+    # The ranged-HTTP toolkit the reader and the transfer engine share ships whole; it needs httpx only.
+    ranged_files = sorted(n for n in names if n.startswith(f"{PLUGIN}/_vendor/pixxel_geo/ranged/"))
+    modules = ("__init__.py", "content_range.py", "digest.py", "renewable.py", "resign.py", "retrying.py")
+    assert ranged_files == [f"{PLUGIN}/_vendor/pixxel_geo/ranged/{n}" for n in modules]
+    for name in [*io_files, *ranged_files]:  # at module level, the vendored core imports only what was shipped
+        for node in ast.parse(sources[name]).body:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level
+                and node.module
+                and node.module.startswith("pixxel_geo.")
+            ):
+                target = node.module.removeprefix("pixxel_geo.").replace(".", "/")
+                assert f"{PLUGIN}/_vendor/pixxel_geo/{target}.py" in names or (
+                    f"{PLUGIN}/_vendor/pixxel_geo/{target}/__init__.py" in names
+                ), (name, node.module)
     heavy = ("numpy", "rasterio", "xarray", "geopandas", "pyogrio", "fsspec")
     for name in io_files:  # nothing heavy imported at module level (rasterio only inside functions)
         for node in ast.parse(sources[name]).body:

@@ -61,8 +61,7 @@ def test_cat_ranges_gives_empty_bytes_for_empty_and_past_end_ranges(edge_zip: st
 def test_cat_ranges_returns_a_read_failure_when_asked_to(range_server: str) -> None:
     archive = ZipArchive(StaticURLSource(f"{range_server}/edges.zip"))
     archive.data_range("data.bin")
-    archive.reader.source = StaticURLSource(f"{range_server}/gone.zip")
-    archive.reader._url = None  # the file disappears after the directory was read
+    archive.reader.use_source(StaticURLSource(f"{range_server}/gone.zip"))  # gone after the directory was read
     register_path_kind("edge-gone", lambda fs, rid: archive)
     fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
     [got] = fs.cat_ranges(["edge-gone/one/data.bin"], [0], [10_000])

@@ -163,3 +163,17 @@ def test_a_source_with_a_client_config_brings_its_policy() -> None:
     reader = RangeReader(CatalogURLSource("cat_1", config))
     assert reader.retry == policy
     assert pickle.loads(pickle.dumps(reader)).retry == policy
+
+
+def test_a_retry_after_past_the_cap_is_given_up_on_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pixxel_geo.api.errors import TransferError
+    from pixxel_geo.io import reader as reader_module
+
+    waits: list[float] = []
+    monkeypatch.setattr(reader_module.time, "sleep", waits.append)
+    transport, calls = _flaky(1, "3600")
+    reader = RangeReader(StaticURLSource("http://files.test/p.zip?sig=s"), transport=transport)
+    with pytest.raises(TransferError, match="asked to wait 3600 s") as caught:
+        reader.read(0, 10)
+    assert waits == [] and len(calls) == 1
+    assert "sig=" not in str(caught.value)

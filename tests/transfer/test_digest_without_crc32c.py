@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_goog_hash_falls_back_to_md5_when_crc32c_is_not_installed() -> None:
     script = (
         "import sys; sys.modules['google_crc32c'] = None\n"  # makes 'import google_crc32c' fail
-        "from pixxel_geo.transfer import digest\n"
+        "from pixxel_geo.ranged import digest\n"
         "both = 'crc32c=n03x6A==, md5=rL0Y20zC+Fzt72VPzMSk2A=='\n"
         "print(digest.parse_goog_hash(both).algorithm, digest.parse_goog_hash('crc32c=n03x6A==') is None)\n"
     )

@@ -117,6 +117,25 @@ def test_403_without_refresh_is_a_clear_error_without_the_query(
     assert "/file.bin" in str(caught.value)
 
 
+def test_a_url_refused_even_when_renewed_gives_up_after_three_renewals(
+    local_file: tuple[ServerState, str], tmp_path: Path
+) -> None:
+    state, url = local_file
+    state.valid_sig = "never"
+    renewals: list[str] = []
+
+    def refresh() -> str:
+        renewals.append(f"{len(renewals) + 2}")
+        return f"{url}?sig={renewals[-1]}"
+
+    with pytest.raises(SignedURLError, match="kept refusing access") as caught:
+        fetch(url + "?sig=1", tmp_path / "f.bin", refresh=refresh)
+    assert renewals == ["2", "3", "4"]  # the probe's request, renewed three times, then given up
+    assert [status for _, _, status in state.log] == [403] * 4
+    assert "sig=" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_enospc_keeps_the_part_file_and_says_so(
     local_file: tuple[ServerState, str], payload: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

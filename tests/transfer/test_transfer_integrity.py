@@ -175,7 +175,7 @@ def test_single_stream_fallback_verifies_with_cloud_hashes(
 def test_announced_digest_takes_only_what_is_trustworthy(headers: dict[str, str], algorithm: str | None) -> None:
     import httpx
 
-    from pixxel_geo.transfer.digest import announced_digest
+    from pixxel_geo.ranged.digest import announced_digest
 
     found = announced_digest(httpx.Headers(headers), whole_body=False)
     assert (found.algorithm if found else None) == algorithm
