@@ -200,19 +200,31 @@ def breakdown(result: dict[str, Any], layout: dict[str, Any]) -> list[tuple[str,
     opened = [r for r in files if marks["start"] <= r["time"] <= marks["opened"]]
     computed = [r for r in files if r["time"] > marks["graph"]]
 
+    # The run's zips are its own downloads (other paths than the parent's): know each by a member's
+    # local header offset, which the product's own reads start at.
+    zips: dict[str, Any] = {}
+    for r in files:
+        span = _span(r.get("range"))
+        if span and r["path"] not in zips:
+            for candidate in layout.values():
+                if any(0 < h == span[0] for h, _, _ in candidate["members"].values()):
+                    zips[r["path"]] = candidate
+
     def kind(r: dict[str, Any]) -> str:
         span = _span(r.get("range"))
-        zip_ = layout.get(r["path"])
-        if span is None or zip_ is None:
-            return "zip directory"
+        if span is None:
+            return "zip directory (suffix read)"
+        zip_ = zips.get(r["path"])
+        if zip_ is None:
+            return "unclassified"
         start = span[0]
         if start >= zip_["directory"]:
             return "zip directory"
         for name, (header, data, size) in zip_["members"].items():
             if header <= start < data + size:
                 role = "image" if name == zip_["image"] else "mask" if name == zip_["mask"] else "other member"
-                return f"{role} head" if start <= data else f"{role} IFDs/tiles"
-        return "other"
+                return f"{role} header + head" if start <= data else f"{role} directories/tiles"
+        return "unclassified"
 
     rows: list[tuple[str, float, int, int]] = []
     polls = [r for r in api if r["path"].startswith("/v0/catalogs/download/") and r["method"] == "GET"]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import xarray as xr
     from odc.geo.geobox import GeoBox
 
-__all__ = ["DEFAULT_MASK", "match_wavelengths", "stack"]
+__all__ = ["DEFAULT_MASK", "match_wavelengths", "stack", "warm_workers"]
 
 DEFAULT_MASK = ("cloud", "cloud_shadow")
 """Quality flags masked by default."""
@@ -67,6 +67,8 @@ class _Product:
     geobox: GeoBox
     wavelengths: list[float]
     fwhm: list[float | None]
+    quality: xr.DataArray | None = None
+    """Its quality mask ``(y, x)``, opened with it when the stack masks."""
 
 
 def stack(
@@ -162,7 +164,7 @@ def _stack(
         raise InvalidInputError(f"groupby must be 'solar_day' or None, not {groupby!r}")
     flags = normalise_mask_request(mask)
     out_chunks = _output_chunks(chunks)
-    products = sorted(_open_all(items, client), key=lambda p: p.time)
+    products = sorted(_open_all(items, client, bool(flags)), key=lambda p: p.time)
     quantities = {str(p.cube.attrs.get("quantity", "reflectance")) for p in products}
     if len(quantities) > 1:
         raise InvalidInputError(
@@ -282,28 +284,90 @@ def _output_chunks(chunks: int | dict[str, int] | None) -> dict[str, int] | None
     return dict(size)
 
 
-def _open_all(items: list[Any], client: Any | None) -> list[_Product]:
-    """Open the products side by side: their downloads are created and waited for together."""
+def _open_all(items: list[Any], client: Any | None, masked: bool) -> list[_Product]:
+    """Open the products side by side.
+
+    Each product's download is created first thing on its thread; while the API prepares
+    them, this thread imports the readers and a ``dask.distributed`` cluster's workers
+    import theirs (:func:`warm_workers`).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    if len(items) == 1:
-        return [_open_product(items[0], client)]
     with ThreadPoolExecutor(max_workers=min(OPEN_THREADS, len(items)), thread_name_prefix="px-stack") as pool:
-        return list(pool.map(lambda source: _open_product(source, client), items))
+        opening = [pool.submit(_open_product, source, client, masked) for source in items]
+        warm_workers()
+        _import_readers()
+        return [future.result() for future in opening]
 
 
-def _open_product(source: Any, client: Any | None) -> _Product:
-    """Open one product lazily (dask, whole tiles) and find its grid, bands and date."""
+def _import_readers() -> None:
+    """Import what opening and reprojecting a product need (about a second, once per process)."""
+    import odc.geo.xr  # noqa: F401  # registers the .odc accessor
+    import rioxarray  # noqa: F401
+    from odc.geo.xr import xr_reproject  # noqa: F401
+
+    import pixxel_geo.io.dataset  # noqa: F401
+
+
+def _warm_worker() -> bool:
+    """Run on a worker: import the readers and let GDAL register its drivers (first tasks are then quick)."""
+    import rasterio
+
+    _import_readers()
+    with rasterio.Env():
+        pass
+    return True
+
+
+def warm_workers() -> int:
+    """Have the workers of the current ``dask.distributed`` client import the readers now, in the background.
+
+    A fresh worker process spends a second or two importing xarray, rasterio and odc-geo
+    when its first task arrives; :func:`stack` calls this before it waits on the API, so
+    that time overlaps the wait. Nothing happens without a running synchronous client.
+
+    Returns:
+        The number of workers asked (0 without a cluster).
+
+    Example:
+        >>> from dask.distributed import Client  # doctest: +SKIP
+        >>> with Client(n_workers=2):  # doctest: +SKIP
+        ...     warm_workers()
+        2
+    """
+    import sys
+
+    if "distributed" not in sys.modules:
+        return 0
+    from distributed import default_client, fire_and_forget
+
+    try:
+        cluster = default_client()
+    except ValueError:
+        return 0
+    if getattr(cluster, "asynchronous", False) or getattr(cluster, "status", "running") != "running":
+        return 0
+    workers = list(cluster.scheduler_info().get("workers") or {})
+    for address in workers:
+        future = cluster.submit(_warm_worker, workers=[address], allow_other_workers=False, pure=False)
+        fire_and_forget(future)
+    return len(workers)
+
+
+def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Product:
+    """Open one product lazily (dask, whole tiles) and find its grid, bands, date (and mask)."""
+    from pixxel_geo.io.sources import resolve_source
+
+    resolved = resolve_source(source, client)  # in this process: the one download of this job
+    # Create (and wait for) the download first: the API works on it while this process imports
+    # the readers. Outside the archive's lazily read directory: on Python 3.11
+    # functools.cached_property serialises first reads across all archives.
+    resolved.archive.source.signed_url()
     import numpy as np
     import odc.geo.xr  # noqa: F401  # registers the .odc accessor
 
     from pixxel_geo.io.dataset import open_dataset
-    from pixxel_geo.io.sources import resolve_source
 
-    resolved = resolve_source(source, client)  # in this process: the one download of this job
-    # Create (and wait for) the download now, outside the archive's lazily read directory:
-    # on Python 3.11 functools.cached_property serialises first reads across all archives.
-    resolved.archive.source.signed_url()
     cube = open_dataset(source, chunks={"band": 1, "y": READ_CHUNK, "x": READ_CHUNK}, client=client)
     if "fwhm" in cube.coords:
         fwhm = [None if np.isnan(v) else float(v) for v in cube["fwhm"].values]
@@ -316,7 +380,8 @@ def _open_product(source: Any, client: Any | None) -> _Product:
         )
     wavelengths = [float(v) for v in cube["band"].values]
     label, when = _identity(source, cube, client)
-    return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm)
+    quality = _quality_flags(source, client, {"y": READ_CHUNK, "x": READ_CHUNK}) if masked else None
+    return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm, quality)
 
 
 def _identity(source: Any, cube: xr.DataArray, client: Any | None) -> tuple[str, dt.datetime]:
@@ -481,8 +546,9 @@ def _product_on_grid(
     # selection (an index's two bands) then reads only those bands' tiles.
     cube = product.cube.isel(band=pick, y=rows, x=cols)
     if flags:
-        chunks = {"y": READ_CHUNK, "x": READ_CHUNK}
-        quality = _quality_flags(product.source, client, chunks)
+        quality = product.quality
+        if quality is None:
+            quality = _quality_flags(product.source, client, {"y": READ_CHUNK, "x": READ_CHUNK})
         bits = _flag_bits(flags, quality)
         quality = quality.isel(y=rows, x=cols)
         cube = cube.where((quality.astype("uint16") & bits) == 0)
