@@ -61,10 +61,13 @@ def _tasks(stream: Any) -> dict[str, Any]:
 def child_pixxel(job: dict[str, Any]) -> dict[str, Any]:
     """px.stack on a running process cluster: NDVI time-mean over the bbox, from catalog ids."""
     import numpy as np
+    import odc.geo.xr  # noqa: F401  # what px.stack imports on first use (as odc.stac is imported below)
+    import rioxarray  # noqa: F401
     from dask.distributed import Client as DaskClient
     from dask.distributed import get_task_stream
 
     import pixxel_geo as px
+    import pixxel_geo.io.dataset  # noqa: F401
 
     marks: dict[str, float] = {"cluster_start": time.time()}
     with _cluster(job["workers"]) as cluster, DaskClient(cluster):

@@ -87,6 +87,7 @@ class ZipArchive:
         self._members: dict[str, ZipMember] | None = None
         self._data_offsets: dict[str, int] = {}
         self._heads: dict[str, bytes] = {}
+        self._header_locks: dict[str, threading.Lock] = {}
         self._prefetchers: dict[str, BandPrefetcher | None] = {}
         self._tile_readaheads: dict[str, TileReadAhead | None] = {}
         self._open_files: dict[str, int] = {}
@@ -95,6 +96,7 @@ class ZipArchive:
     def _forget_readahead(self) -> None:
         """Drop read-ahead state and locks (in a forked child, whose parent's threads are gone)."""
         self._lock = threading.RLock()
+        self._header_locks = {}
         self._prefetchers = {}
         self._tile_readaheads = {}
         if hasattr(self.reader, "_url_lock"):
@@ -210,7 +212,10 @@ class ZipArchive:
         member = self.member(name)
         offset = self._data_offsets.get(member.name)
         if offset is None:
+            # One lock per member: the heads of several members are read side by side.
             with self._lock:
+                lock = self._header_locks.setdefault(member.name, threading.Lock())
+            with lock:
                 offset = self._data_offsets.get(member.name)
                 if offset is None:
                     offset = self._read_local_header(member)

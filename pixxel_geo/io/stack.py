@@ -25,7 +25,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -297,7 +297,13 @@ def _open_all(items: list[Any], client: Any | None, masked: bool) -> list[_Produ
         opening = [pool.submit(_open_product, source, client, masked) for source in items]
         warm_workers()
         _import_readers()
-        return [future.result() for future in opening]
+        products = [future.result() for future in opening]
+    from pixxel_geo.io.sources import resolve_source
+
+    # The archives (directory and heads) go to each worker now, and each signs its URLs once,
+    # side by side, before the first task needs them.
+    warm_workers([resolve_source(p.source, client).archive for p in products])
+    return products
 
 
 def _import_readers() -> None:
@@ -309,22 +315,33 @@ def _import_readers() -> None:
     import pixxel_geo.io.dataset  # noqa: F401
 
 
-def _warm_worker() -> bool:
-    """Run on a worker: import the readers and let GDAL register its drivers (first tasks are then quick)."""
+def _warm_worker(archives: Sequence[Any] = ()) -> int:
+    """Run on a worker: import the readers, let GDAL register its drivers, sign the archives' URLs."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import rasterio
 
     _import_readers()
     with rasterio.Env():
         pass
-    return True
+    if archives:  # unpickled through archive_for: the worker's own archives, directories and heads known
+        with ThreadPoolExecutor(max_workers=min(OPEN_THREADS, len(archives))) as pool:
+            list(pool.map(lambda archive: archive.reader.current_url(), archives))
+    return len(archives)
 
 
-def warm_workers() -> int:
-    """Have the workers of the current ``dask.distributed`` client import the readers now, in the background.
+def warm_workers(archives: Sequence[Any] = ()) -> int:
+    """Have the workers of the current ``dask.distributed`` client get ready for a stack, in the background.
 
     A fresh worker process spends a second or two importing xarray, rasterio and odc-geo
-    when its first task arrives; :func:`stack` calls this before it waits on the API, so
-    that time overlaps the wait. Nothing happens without a running synchronous client.
+    when its first task arrives, then asks the API for each product's signed URL when a
+    task first reads it. :func:`stack` calls this before it waits on the API (imports) and
+    once the products are open (their archives: each worker signs their URLs side by side,
+    with ``GET /v0/catalogs/download/{id}``, never a new download). Nothing happens
+    without a running synchronous client; failures are left for the tasks to report.
+
+    Args:
+        archives: product archives (:class:`~pixxel_geo.io.archive.ZipArchive`) the tasks will read.
 
     Returns:
         The number of workers asked (0 without a cluster).
@@ -349,7 +366,7 @@ def warm_workers() -> int:
         return 0
     workers = list(cluster.scheduler_info().get("workers") or {})
     for address in workers:
-        future = cluster.submit(_warm_worker, workers=[address], allow_other_workers=False, pure=False)
+        future = cluster.submit(_warm_worker, list(archives), workers=[address], allow_other_workers=False, pure=False)
         fire_and_forget(future)
     return len(workers)
 
@@ -363,6 +380,7 @@ def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Pro
     # the readers. Outside the archive's lazily read directory: on Python 3.11
     # functools.cached_property serialises first reads across all archives.
     resolved.archive.source.signed_url()
+    _read_heads(source, client)
     import numpy as np
     import odc.geo.xr  # noqa: F401  # registers the .odc accessor
 
@@ -382,6 +400,32 @@ def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Pro
     label, when = _identity(source, cube, client)
     quality = _quality_flags(source, client, {"y": READ_CHUNK, "x": READ_CHUNK}) if masked else None
     return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm, quality)
+
+
+def _read_heads(source: Any, client: Any | None) -> None:
+    """Fetch what opening the product reads, side by side rather than one after another.
+
+    Its STAC item (from the API) along with the zip's directory, then the heads of its image,
+    mask and header members (GDAL then opens them with no request of its own). Network round
+    trips, while the calling process imports the readers; errors are left for the open to report.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from pixxel_geo.api.errors import PixxelError
+    from pixxel_geo.io.product import resolve_product
+
+    product = resolve_product(source, None, client)
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="px-heads") as pool:
+        item = pool.submit(lambda: product.stac)
+        try:
+            files = product.files
+            names = [product.image] + [n for n in (files.mask, files.header) if n] if files else []
+        except PixxelError:
+            names = []
+        heads: list[Future[Any]] = [pool.submit(product.archive.data_range, name) for name in names]
+        for future in [item, *heads]:
+            with suppress(PixxelError):
+                future.result()
 
 
 def _identity(source: Any, cube: xr.DataArray, client: Any | None) -> tuple[str, dt.datetime]:
