@@ -67,7 +67,7 @@ def child_pixxel(job: dict[str, Any]) -> dict[str, Any]:
     from dask.distributed import get_task_stream
 
     import pixxel_geo as px
-    import pixxel_geo.io.dataset  # noqa: F401
+    import pixxel_geo.io.dataset
 
     marks: dict[str, float] = {"cluster_start": time.time()}
     with _cluster(job["workers"]) as cluster, DaskClient(cluster):

@@ -51,7 +51,14 @@ OPEN_THREADS = 8
 """Products opened at once by :func:`stack` (each open waits on the API and reads headers)."""
 
 READ_CHUNK = 256
-"""Pixels per read chunk side (rounded up to whole tiles by ``open_dataset``)."""
+"""Pixels per chunk side when a product is first opened (rounded up to whole tiles by ``open_dataset``)."""
+
+MAX_READ_CHUNK = 1024
+"""Largest read chunk side: a window whose edges fall on a larger chunk grid is read in larger chunks
+(up to this), so one task fetches several tiles side by side instead of one per task."""
+
+MAX_READ_CHUNK_BYTES = 64 * 1024 * 1024
+"""Largest read chunk (float32 bytes, all the bands a chunk holds)."""
 
 _ITEM_DATE = re.compile(r"(?:^|_)(\d{8})(?:_(\d{6}))?(?:_|$)")
 
@@ -384,9 +391,8 @@ def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Pro
     import numpy as np
     import odc.geo.xr  # noqa: F401  # registers the .odc accessor
 
-    from pixxel_geo.io.dataset import open_dataset
 
-    cube = open_dataset(source, chunks={"band": 1, "y": READ_CHUNK, "x": READ_CHUNK}, client=client)
+    cube = _open_cube(source, client, READ_CHUNK, READ_CHUNK)
     if "fwhm" in cube.coords:
         fwhm = [None if np.isnan(v) else float(v) for v in cube["fwhm"].values]
     else:
@@ -416,8 +422,13 @@ def _read_heads(source: Any, client: Any | None) -> None:
 
     product = resolve_product(source, None, client)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="px-heads") as pool:
+        # The directory first, through the archive's own lock: ProductRef.files is a
+        # functools.cached_property, which on Python 3.11 runs one first read at a time
+        # across all products.
+        directory = pool.submit(lambda: product.archive.members)
         item = pool.submit(lambda: product.stac)
         try:
+            directory.result()
             files = product.files
             names = [product.image] + [n for n in (files.mask, files.header) if n] if files else []
         except PixxelError:
@@ -551,6 +562,37 @@ def _window(product: _Product, target: GeoBox) -> tuple[slice, slice]:
     return slice(r0, r1), slice(c0, c1)
 
 
+def _read_chunks(product: _Product, rows: slice, cols: slice) -> tuple[int, int]:
+    """Read chunk sides for the window: the largest (first chunk side times a power of two, at
+    most :data:`MAX_READ_CHUNK`) whose grid has the window's edges on it, so no chunk reaches
+    outside the window (and reads tiles the answer does not need)."""
+    height, width = product.geobox.shape
+    bands, first_y, first_x = (product.cube.data.chunks[i][0] for i in range(3))
+
+    def side(window: slice, size: int, first: int) -> int:
+        best = first
+        while best * 2 <= MAX_READ_CHUNK and window.start % (best * 2) == 0:
+            if window.stop % (best * 2) and window.stop != size:
+                break
+            best *= 2
+        return best
+
+    side_y, side_x = side(rows, height, first_y), side(cols, width, first_x)
+    while side_y * side_x * bands * 4 > MAX_READ_CHUNK_BYTES and max(side_y / first_y, side_x / first_x) > 1:
+        if side_y / first_y >= side_x / first_x:
+            side_y //= 2
+        else:
+            side_x //= 2
+    return side_y, side_x
+
+
+def _open_cube(source: Any, client: Any | None, side_y: int, side_x: int) -> xr.DataArray:
+    """The product as a calibrated dask cube, one band per chunk (where its layout allows)."""
+    from pixxel_geo.io.dataset import open_dataset
+
+    return open_dataset(source, chunks={"band": 1, "y": side_y, "x": side_x}, client=client)
+
+
 def _quality_flags(source: Any, client: Any | None, chunks: dict[str, int]) -> xr.DataArray:
     """The product's quality mask ``(y, x)`` (bit flags), lazily, chunked like its image."""
     from pixxel_geo.io.dataset import open_quality_mask
@@ -586,13 +628,18 @@ def _product_on_grid(
     from odc.geo.xr import xr_reproject
 
     rows, cols = _window(product, geobox)
+    cube, quality = product.cube, product.quality
+    side_y, side_x = _read_chunks(product, rows, cols)
+    if (side_y, side_x) != (cube.data.chunks[1][0], cube.data.chunks[2][0]):
+        # Opened again (its metadata is cached: no request) with chunks that tile the window.
+        cube = _open_cube(product.source, client, side_y, side_x)
+        quality = None
     # Band-interleaved products keep one band per chunk through the reprojection: a later
     # selection (an index's two bands) then reads only those bands' tiles.
-    cube = product.cube.isel(band=pick, y=rows, x=cols)
+    cube = cube.isel(band=pick, y=rows, x=cols)
     if flags:
-        quality = product.quality
         if quality is None:
-            quality = _quality_flags(product.source, client, {"y": READ_CHUNK, "x": READ_CHUNK})
+            quality = _quality_flags(product.source, client, {"y": side_y, "x": side_x})
         bits = _flag_bits(flags, quality)
         quality = quality.isel(y=rows, x=cols)
         cube = cube.where((quality.astype("uint16") & bits) == 0)
