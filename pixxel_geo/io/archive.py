@@ -49,7 +49,9 @@ from pixxel_geo.io.zipindex import (
 
 __all__ = ["HEAD_BYTES", "MemberFile", "ZipArchive", "archive_for"]
 
-FIRST_TAIL_BYTES = 16 * 1024
+FIRST_TAIL_BYTES = 4 * 1024
+"""The first read of a zip's end: a product's directory (a handful of members) fits in well under
+this; a larger directory or a long comment costs one more request."""
 _BLOCK = 64 * 1024
 _MAX_BLOCKS = 64
 

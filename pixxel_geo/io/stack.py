@@ -74,8 +74,6 @@ class _Product:
     geobox: GeoBox
     wavelengths: list[float]
     fwhm: list[float | None]
-    quality: xr.DataArray | None = None
-    """Its quality mask ``(y, x)``, opened with it when the stack masks."""
 
 
 def stack(
@@ -171,7 +169,7 @@ def _stack(
         raise InvalidInputError(f"groupby must be 'solar_day' or None, not {groupby!r}")
     flags = normalise_mask_request(mask)
     out_chunks = _output_chunks(chunks)
-    products = sorted(_open_all(items, client, bool(flags)), key=lambda p: p.time)
+    products = sorted(_open_all(items, client), key=lambda p: p.time)
     quantities = {str(p.cube.attrs.get("quantity", "reflectance")) for p in products}
     if len(quantities) > 1:
         raise InvalidInputError(
@@ -291,7 +289,7 @@ def _output_chunks(chunks: int | dict[str, int] | None) -> dict[str, int] | None
     return dict(size)
 
 
-def _open_all(items: list[Any], client: Any | None, masked: bool) -> list[_Product]:
+def _open_all(items: list[Any], client: Any | None) -> list[_Product]:
     """Open the products side by side.
 
     Each product's download is created first thing on its thread; while the API prepares
@@ -301,7 +299,7 @@ def _open_all(items: list[Any], client: Any | None, masked: bool) -> list[_Produ
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(OPEN_THREADS, len(items)), thread_name_prefix="px-stack") as pool:
-        opening = [pool.submit(_open_product, source, client, masked) for source in items]
+        opening = [pool.submit(_open_product, source, client) for source in items]
         warm_workers()
         _import_readers()
         products = [future.result() for future in opening]
@@ -378,8 +376,8 @@ def warm_workers(archives: Sequence[Any] = ()) -> int:
     return len(workers)
 
 
-def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Product:
-    """Open one product lazily (dask, whole tiles) and find its grid, bands, date (and mask)."""
+def _open_product(source: Any, client: Any | None) -> _Product:
+    """Open one product lazily (dask, whole tiles) and find its grid, bands and date."""
     from pixxel_geo.io.sources import resolve_source
 
     resolved = resolve_source(source, client)  # in this process: the one download of this job
@@ -390,7 +388,6 @@ def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Pro
     _read_heads(source, client)
     import numpy as np
     import odc.geo.xr  # noqa: F401  # registers the .odc accessor
-
 
     cube = _open_cube(source, client, READ_CHUNK, READ_CHUNK)
     if "fwhm" in cube.coords:
@@ -404,8 +401,7 @@ def _open_product(source: Any, client: Any | None, masked: bool = False) -> _Pro
         )
     wavelengths = [float(v) for v in cube["band"].values]
     label, when = _identity(source, cube, client)
-    quality = _quality_flags(source, client, {"y": READ_CHUNK, "x": READ_CHUNK}) if masked else None
-    return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm, quality)
+    return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm)
 
 
 def _read_heads(source: Any, client: Any | None) -> None:
@@ -628,18 +624,16 @@ def _product_on_grid(
     from odc.geo.xr import xr_reproject
 
     rows, cols = _window(product, geobox)
-    cube, quality = product.cube, product.quality
+    cube = product.cube
     side_y, side_x = _read_chunks(product, rows, cols)
     if (side_y, side_x) != (cube.data.chunks[1][0], cube.data.chunks[2][0]):
         # Opened again (its metadata is cached: no request) with chunks that tile the window.
         cube = _open_cube(product.source, client, side_y, side_x)
-        quality = None
     # Band-interleaved products keep one band per chunk through the reprojection: a later
     # selection (an index's two bands) then reads only those bands' tiles.
     cube = cube.isel(band=pick, y=rows, x=cols)
     if flags:
-        if quality is None:
-            quality = _quality_flags(product.source, client, {"y": side_y, "x": side_x})
+        quality = _quality_flags(product.source, client, {"y": side_y, "x": side_x})
         bits = _flag_bits(flags, quality)
         quality = quality.isel(y=rows, x=cols)
         cube = cube.where((quality.astype("uint16") & bits) == 0)
