@@ -324,9 +324,13 @@ def _warm_worker(archives: Sequence[Any] = ()) -> int:
     """Run on a worker: import the readers, let GDAL register its drivers, sign the archives' URLs."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import odc.geo.warp  # noqa: F401  # the reprojection tasks
+    import odc.geo.xr  # noqa: F401
     import rasterio
 
-    _import_readers()
+    import pixxel_geo.io.lazy_array  # noqa: F401  # the read tasks (not rioxarray: only the driver opens)
+    import pixxel_geo.io.raster  # noqa: F401
+
     with rasterio.Env():
         pass
     if archives:  # unpickled through archive_for: the worker's own archives, directories and heads known
@@ -410,27 +414,31 @@ def _read_heads(source: Any, client: Any | None) -> None:
     Its STAC item (from the API) along with the zip's directory, then the heads of its image,
     mask and header members (GDAL then opens them with no request of its own). Network round
     trips, while the calling process imports the readers; errors are left for the open to report.
+    Not through ``ProductRef``'s cached properties (``stac``, ``files``): on Python 3.11
+    ``functools.cached_property`` computes one first value at a time across all products.
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from pixxel_geo.api.errors import PixxelError
-    from pixxel_geo.io.product import resolve_product
+    from pixxel_geo.io.product import ProductRef, resolve_product
+    from pixxel_geo.io.sources import resolve_source
 
-    product = resolve_product(source, None, client)
+    resolved = resolve_source(source, client)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="px-heads") as pool:
-        # The directory first, through the archive's own lock: ProductRef.files is a
-        # functools.cached_property, which on Python 3.11 runs one first read at a time
-        # across all products.
-        directory = pool.submit(lambda: product.archive.members)
-        item = pool.submit(lambda: product.stac)
+        futures: list[Future[Any]] = []
+        if resolved.catalog_id and type(source).__name__ != "Catalog":  # a Catalog carries its item
+            catalog_id = resolved.catalog_id
+            # Cached where ProductRef.stac looks first (per archive and catalog).
+            futures.append(pool.submit(ProductRef(resolved, client=client)._fetch_stac, catalog_id))
         try:
-            directory.result()
+            resolved.archive.members  # noqa: B018  (the directory, read here: not under the lock)
+            product = resolve_product(source, None, client)
             files = product.files
             names = [product.image] + [n for n in (files.mask, files.header) if n] if files else []
         except PixxelError:
             names = []
-        heads: list[Future[Any]] = [pool.submit(product.archive.data_range, name) for name in names]
-        for future in [item, *heads]:
+        futures += [pool.submit(resolved.archive.data_range, name) for name in names]
+        for future in futures:
             with suppress(PixxelError):
                 future.result()
 
