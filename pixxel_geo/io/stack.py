@@ -324,11 +324,11 @@ def _warm_worker(archives: Sequence[Any] = ()) -> int:
     """Run on a worker: import the readers, let GDAL register its drivers, sign the archives' URLs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import odc.geo.warp  # noqa: F401  # the reprojection tasks
+    import odc.geo.warp  # the reprojection tasks
     import odc.geo.xr  # noqa: F401
     import rasterio
 
-    import pixxel_geo.io.lazy_array  # noqa: F401  # the read tasks (not rioxarray: only the driver opens)
+    import pixxel_geo.io.lazy_array  # the read tasks (not rioxarray: only the driver opens)
     import pixxel_geo.io.raster  # noqa: F401
 
     with rasterio.Env():
