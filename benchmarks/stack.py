@@ -274,9 +274,9 @@ def breakdown(result: dict[str, Any], layout: dict[str, Any]) -> list[tuple[str,
         kinds.setdefault(kind(r), []).append(r)
     for what, group in sorted(kinds.items()):
         rows.append((f"open: /files/ {what}", 0.0, len(group), sum(int(r["bytes"] or 0) for r in group)))
-    reads = [r["time"] for r in opened] + [r["time"] for r in groups[3][1] if r["time"] <= marks["opened"]]
+    reads = [r["time"] for r in opened] + [r["time"] for r in api if marks["start"] <= r["time"] <= marks["opened"]]
     after = marks["opened"] - max(reads, default=marks["start"])
-    rows.append(("open: after its last read (GDAL opens from the heads, grid, reprojection graph)", after, 0, 0))
+    rows.append(("open: after its last request (GDAL opens, grid, graph; odc-stac: building items)", after, 0, 0))
     rows.append(("open phase total (to the cube)", marks["opened"] - marks["start"], len(opened), 0))
     rows.append(("graph building", marks["graph"] - marks["opened"], 0, 0))
     first = tasks["first_task"] - marks["graph"] if tasks["first_task"] else 0.0
