@@ -175,6 +175,7 @@ def run_child(sb: Any, method: str, job: dict[str, Any], workdir: Path) -> dict[
     job = {**job, "out": str(workdir / f"{method}.npy")}
     job_path.write_text(json.dumps(job))
     sb.reset_requests()
+    load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     out = subprocess.run(
         [sys.executable, __file__, "--child", method, str(job_path)],
         capture_output=True,
@@ -201,6 +202,7 @@ def run_child(sb: Any, method: str, job: dict[str, Any], workdir: Path) -> dict[
         statuses=sorted({r["status"] for r in files}),
         cluster_start=cluster_start,
         old_wall=old,
+        load=load,
         log={"files": files, "api": api},
     )
     return result
@@ -423,14 +425,14 @@ def report(results: list[dict[str, Any]], needed: int, layout: dict[str, Any]) -
     print()
     print(
         "| method | wall s | x odc-stac | MB moved | moved / tiles needed | requests | downloads created "
-        "| cluster start s | old definition: wall s | x odc-stac |"
+        "| cluster start s | old definition: wall s | x odc-stac | load average at start |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['method']} | {r['wall']:.2f} | {r['wall'] / baseline['wall']:.2f} | {r['bytes'] / 1e6:.2f} | "
             f"{r['bytes'] / needed:.2f} | {r['requests']} | {r['downloads_created']} | {r['cluster_start']:.2f} | "
-            f"{r['old_wall']:.2f} | {r['old_wall'] / baseline['old_wall']:.2f} |"
+            f"{r['old_wall']:.2f} | {r['old_wall'] / baseline['old_wall']:.2f} | {r.get('load', float('nan')):.1f} |"
         )
     print()
     goals = (
