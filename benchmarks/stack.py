@@ -21,8 +21,8 @@ one download resource per product inside it, concurrently:
   and averaged the same way.
 
 Cluster start-up is timed apart for both. The old definition (runs 1-3 of benchmarks/README.md: cluster
-start-up inside the timer, odc-stac's signed URLs and STAC items made before it) is printed too, from
-the same run's timers.
+start-up inside the timer, odc-stac's signed URLs and STAC items made before it) is printed too, derived
+from the same run's timers (it leaves out pixxel_geo's first-call imports, which runs 1-3 timed).
 
 Figures: wall time (and its ratio to odc-stac), bytes moved (``/files/`` bytes in the request log)
 against the bytes of the tiles the answer needs (the red, NIR and mask tiles under the bbox, from the
