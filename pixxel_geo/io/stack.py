@@ -595,7 +595,7 @@ def _read_chunks(product: _Product, rows: slice, cols: slice) -> tuple[int, int]
             if window.stop % (best * 2) and window.stop != size:
                 break
             best *= 2
-        return best
+        return min(best, max(size, first))  # a chunk as large as the image is the image
 
     side_y, side_x = side(rows, height, first_y), side(cols, width, first_x)
     while side_y * side_x * bands * 4 > MAX_READ_CHUNK_BYTES and max(side_y / first_y, side_x / first_x) > 1:

@@ -288,3 +288,16 @@ def test_warm_workers_needs_a_distributed_client() -> None:
     from pixxel_geo.io.stack import warm_workers
 
     assert warm_workers() == 0  # no dask.distributed client in this process: nothing to warm
+
+
+def test_read_chunks_of_a_small_product_are_the_product() -> None:
+    import dask.array as da
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+
+    from pixxel_geo.io.stack import _Product, _read_chunks
+
+    grid = GeoBox.from_bbox((500_000, 3_000_000, 500_320, 3_000_320), "EPSG:32643", resolution=5)  # 64 px
+    cube = xr.DataArray(da.zeros((4, 64, 64), chunks=(1, 64, 64)), dims=("band", "y", "x"))
+    product = _Product("src", "p", dt.datetime(2025, 1, 1), cube, grid, [500.0] * 4, [None] * 4)
+    assert _read_chunks(product, slice(0, 64), slice(0, 64)) == (64, 64)  # as opened: no second open
