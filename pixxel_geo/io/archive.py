@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -28,8 +29,8 @@ from typing import Any
 
 from pixxel_geo.api.errors import MemberNotFoundError
 from pixxel_geo.api.redact import redact_urls
-from pixxel_geo.io.gdal_options import HEAD_BYTES
-from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table
+from pixxel_geo.io.gdal_options import FIRST_HEAD_BYTES, HEAD_BYTES
+from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table, tiff_metadata_end
 from pixxel_geo.io.reader import RangeReader, StaticURLSource, URLSource, redact_url
 from pixxel_geo.io.tile_readahead import TileReadAhead, parse_tile_layout
 from pixxel_geo.io.zipindex import (
@@ -46,6 +47,20 @@ __all__ = ["HEAD_BYTES", "MemberFile", "ZipArchive", "archive_for"]
 
 _BLOCK = 64 * 1024
 _MAX_BLOCKS = 64
+
+
+class _NeedBytes(Exception):
+    """A TIFF's directories reach past the head read so far (``[start, end)`` is wanted)."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(start, end)
+        self.start, self.end = start, end
+
+
+def _head_bytes(head: bytes, start: int, end: int) -> bytes:
+    if end > len(head):
+        raise _NeedBytes(start, end)
+    return head[start:end]
 
 
 class ZipArchive:
@@ -67,6 +82,7 @@ class ZipArchive:
         self._members: dict[str, ZipMember] | None = None
         self._data_offsets: dict[str, int] = {}
         self._heads: dict[str, bytes] = {}
+        self._header_locks: dict[str, threading.Lock] = {}
         self._prefetchers: dict[str, BandPrefetcher | None] = {}
         self._tile_readaheads: dict[str, TileReadAhead | None] = {}
         self._open_files: dict[str, int] = {}
@@ -75,6 +91,7 @@ class ZipArchive:
     def _forget_readahead(self) -> None:
         """Drop read-ahead state and locks (in a forked child, whose parent's threads are gone)."""
         self._lock = threading.RLock()
+        self._header_locks = {}
         self._prefetchers = {}
         self._tile_readaheads = {}
         if hasattr(self.reader, "_url_lock"):
@@ -171,24 +188,48 @@ class ZipArchive:
         member = self.member(name)
         offset = self._data_offsets.get(member.name)
         if offset is None:
+            # One lock per member: the heads of several members are read side by side.
             with self._lock:
+                lock = self._header_locks.setdefault(member.name, threading.Lock())
+            with lock:
                 offset = self._data_offsets.get(member.name)
                 if offset is None:
                     offset = self._read_local_header(member)
         return offset, member.compressed_size
 
     def _read_local_header(self, member: ZipMember) -> int:
+        # The local header and the first FIRST_HEAD_BYTES of the data in one request; a TIFF
+        # whose directories reach further gets the rest of them in one more (as GDAL does).
         slack = LOCAL_HEADER_SIZE + len(member.name.encode()) * 2 + 1024
         want = member.compressed_size if member.compress_type == STORED else 0
-        end = member.header_offset + slack + min(want, HEAD_BYTES)
+        end = member.header_offset + slack + min(want, FIRST_HEAD_BYTES)
         end = min(end, self.reader.get_size())
         blob = self.reader.read(member.header_offset, end)
         offset = local_data_offset(member, blob)
         rel = offset - member.header_offset
         if member.compress_type == STORED:
-            self._heads[member.name] = blob[rel : rel + member.compressed_size]
+            head = blob[rel : rel + member.compressed_size]
+            self._heads[member.name] = self._grow_head(offset, member.compressed_size, head)
         self._data_offsets[member.name] = offset
         return offset
+
+    def _grow_head(self, offset: int, size: int, head: bytes) -> bytes:
+        """``head`` extended to the end of a TIFF's directories (at most :data:`HEAD_BYTES`)."""
+        limit = min(size, HEAD_BYTES)
+        while len(head) < limit:
+            try:
+                end = tiff_metadata_end(functools.partial(_head_bytes, head))
+            except _NeedBytes as more:
+                if more.start >= limit:
+                    return head  # a directory far from the start (not a COG): GDAL reads it itself
+                end = more.end
+            except (struct.error, ValueError):
+                return head
+            if end is None or end <= len(head):
+                return head  # not a TIFF, or all its directories are there
+            # Twice as far as asked: the entries read next usually point a little further.
+            head += self.reader.read(offset + len(head), offset + min(limit, max(end, 2 * len(head))))
+        return head
 
     def head(self, name: str) -> bytes:
         """The first bytes of a stored member, as read with its local header."""

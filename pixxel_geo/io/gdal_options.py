@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 __all__ = [
+    "FIRST_HEAD_BYTES",
+    "HEAD_BYTES",
     "OPENER_OPTIONS",
     "TUNED_OPTIONS",
     "opener_env",
@@ -39,9 +41,14 @@ TUNED_OPTIONS: dict[str, Any] = {
 }
 """GDAL's own HTTP path (``/vsicurl``), tuned for signed URLs on a WAN."""
 
+FIRST_HEAD_BYTES = 16 * 1024
+"""Bytes of a member read with its local header at open; a TIFF whose directories (IFDs and the
+tag values they point to: a COG's tile tables) reach further is read on to their end, up to
+:data:`HEAD_BYTES` (a 45-band 1024² COG's directories take 13 KiB). GDAL is told to ingest as much
+at open (``GDAL_INGESTED_BYTES_AT_OPEN``), so its first read is served from the head."""
+
 HEAD_BYTES = 128 * 1024
-"""Bytes of a member read with its local header at open (a COG's header and tile index); GDAL is
-told to ingest as much at open (``GDAL_INGESTED_BYTES_AT_OPEN``), so its first read is served."""
+"""The most of a member's start kept as its head (directories reaching further are read by GDAL)."""
 
 OPENER_OPTIONS: dict[str, Any] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
@@ -49,7 +56,7 @@ OPENER_OPTIONS: dict[str, Any] = {
     # which then fetches them in parallel itself.
     "GDAL_NUM_THREADS": 1,
     "VSI_CACHE": "FALSE",
-    "GDAL_INGESTED_BYTES_AT_OPEN": HEAD_BYTES,
+    "GDAL_INGESTED_BYTES_AT_OPEN": FIRST_HEAD_BYTES,
 }
 """GDAL reading through our range reader (rasterio's ``opener=``)."""
 

@@ -20,9 +20,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["BandPrefetcher", "TileTable", "parse_tile_table", "read_ifd_tags"]
+__all__ = ["BandPrefetcher", "TileTable", "parse_tile_table", "read_ifd_tags", "tiff_metadata_end"]
 
 _TYPES = {3: ("H", 2), 4: ("L", 4), 16: ("Q", 8)}
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
+MAX_IFDS = 64
+"""IFDs :func:`tiff_metadata_end` follows (a COG has one per overview level and mask)."""
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 FIRST_STEP = 8
 
@@ -82,6 +85,58 @@ def read_ifd_tags(read: Callable[[int, int], bytes], wanted: set[int]) -> dict[i
             raw = read(ptr, ptr + nbytes)
         tags[tag] = list(struct.unpack(order + fmt * count, raw))
     return tags
+
+
+def tiff_metadata_end(read: Callable[[int, int], bytes]) -> int | None:
+    """Where a TIFF's directories end: past every IFD of its chain and every tag value they point to.
+
+    Only the IFDs' entries are read, never the values (a COG's tile tables and metadata lie
+    before its tiles, so the bytes before this offset are all GDAL reads to open it and find
+    its tiles).
+
+    Args:
+        read: ``read(start, end)`` returns bytes ``[start, end)`` of the TIFF (it may raise to
+            ask its caller for more bytes first).
+
+    Returns:
+        The offset just past the last directory byte, or ``None`` if the bytes are not a TIFF.
+
+    Example:
+        >>> import struct
+        >>> entry = struct.pack("<HHLL", 256, 4, 1, 64)  # one tag, its value in the entry
+        >>> tiff = b"II*\\x00" + struct.pack("<LH", 8, 1) + entry + bytes(4)
+        >>> tiff_metadata_end(lambda s, e: tiff[s:e])
+        26
+    """
+    header = read(0, 16)
+    if header[:2] not in (b"II", b"MM"):
+        return None
+    order = "<" if header[:2] == b"II" else ">"
+    (magic,) = struct.unpack_from(order + "H", header, 2)
+    if magic == 43:
+        (ifd,) = struct.unpack_from(order + "Q", header, 8)
+        count_fmt, n_size, entry_size, value_size, ptr_fmt = "Q", 8, 20, 8, "Q"
+    elif magic == 42:
+        (ifd,) = struct.unpack_from(order + "L", header, 4)
+        count_fmt, n_size, entry_size, value_size, ptr_fmt = "H", 2, 12, 4, "L"
+    else:
+        return None
+    end = 16 if magic == 43 else 8
+    seen: set[int] = set()
+    while ifd and ifd not in seen and len(seen) < MAX_IFDS:
+        seen.add(ifd)
+        (n,) = struct.unpack_from(order + count_fmt, read(ifd, ifd + n_size), 0)
+        block = read(ifd + n_size, ifd + n_size + n * entry_size + value_size)
+        end = max(end, ifd + n_size + n * entry_size + value_size)
+        for k in range(n):
+            base = k * entry_size
+            _tag, typ, count = struct.unpack_from(order + "HH" + ("Q" if magic == 43 else "L"), block, base)
+            nbytes = count * _TYPE_SIZES.get(typ, 1)
+            if nbytes > value_size:
+                (ptr,) = struct.unpack_from(order + ptr_fmt, block, base + entry_size - value_size)
+                end = max(end, ptr + nbytes)
+        (ifd,) = struct.unpack_from(order + ptr_fmt, block, n * entry_size)
+    return end
 
 
 def parse_tile_table(read: Callable[[int, int], bytes]) -> TileTable | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ __all__ = [
     "ResolvedSource",
     "register_source_resolver",
     "resolve_source",
+    "wait_new_download",
 ]
 
 _lock = threading.Lock()
@@ -46,6 +48,47 @@ _download_locks: dict[tuple[str, str, str, str], threading.Lock] = {}
 _urls: dict[str, str] = {}
 
 DOWNLOAD_WAIT_SECONDS = 600.0
+
+FRESH_POLL_SECONDS = 0.05
+"""Pause before the first poll of a download this process just created; each next pause is twice
+as long until it reaches the client's own first interval (``PollSchedule.first``, 1 s by default),
+from where the client's schedule takes over. A download is often ready well within a second."""
+
+_sleep = time.sleep
+
+
+def _ready(download: Any) -> bool:
+    url = download.signed_url
+    return bool(download.status.is_success and url and url.startswith(("https://", "http://")))
+
+
+def wait_new_download(client: Any, download: Any) -> Any:
+    """Wait for a download resource just created: polled soon at first, then on the client's schedule.
+
+    Args:
+        client: the ``px.Client`` that created it.
+        download: the ``Download`` that ``client.downloads.create`` returned.
+
+    Returns:
+        The ready ``Download`` (status success, with its signed URL).
+
+    Raises:
+        DownloadFailedError: the resource ended failed.
+        WaitTimeoutError: no signed URL after :data:`DOWNLOAD_WAIT_SECONDS`.
+
+    Example:
+        >>> ready = wait_new_download(client, client.downloads.create(catalog_ids=[cid]))  # doctest: +SKIP
+    """
+    first = getattr(getattr(client, "_poll_schedule", None), "first", 1.0)
+    pause = FRESH_POLL_SECONDS
+    while pause < first and not _ready(download) and not download.status.is_failure:
+        _sleep(pause)
+        download = client.downloads.get(download.id)
+        pause *= 2
+    if _ready(download):
+        return download
+    # Failed, unknown, or still preparing: the client's wait says so, or waits on its own schedule.
+    return client.downloads.wait(download.id, timeout=DOWNLOAD_WAIT_SECONDS)
 
 
 def _account_tag(config: ClientConfig) -> str:
@@ -240,7 +283,7 @@ class CatalogURLSource(_ClientMixin):
                 download = client.downloads.create(catalog_ids=[self.resource_id])
             else:
                 download = client.downloads.create(order_item_ids=[self.resource_id])
-            download = client.downloads.wait(download.id, timeout=DOWNLOAD_WAIT_SECONDS)
+            download = wait_new_download(client, download)
             with _lock:
                 _download_ids[cache_key] = download.id
                 if download.signed_url:

@@ -12,6 +12,13 @@ resolved once, in the calling process (one download resource per product), and t
 tasks carry the download's id, so a worker whose URL expires re-signs it with
 ``GET /v0/catalogs/download/{id}``.
 
+Opening is arranged for latency: every product's download is created first and polled
+soon; its STAC item, zip directory and member heads are then read side by side; a
+``dask.distributed`` cluster's workers import their readers meanwhile and get the
+archives (and sign their URLs) before the first task (:func:`warm_workers`). Reads are
+chunked as coarsely as the window's tile alignment allows, so one task fetches several
+tiles at once and never a tile outside the window.
+
 Example:
     >>> import pixxel_geo as px
     >>> cube = px.stack(["cat_a", "cat_b"], bbox=(75.0, 30.1, 75.05, 30.15))  # doctest: +SKIP
@@ -21,11 +28,12 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +44,9 @@ if TYPE_CHECKING:
     import xarray as xr
     from odc.geo.geobox import GeoBox
 
-__all__ = ["DEFAULT_MASK", "match_wavelengths", "stack"]
+__all__ = ["DEFAULT_MASK", "match_wavelengths", "stack", "warm_workers"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MASK = ("cloud", "cloud_shadow")
 """Quality flags masked by default."""
@@ -51,7 +61,14 @@ OPEN_THREADS = 8
 """Products opened at once by :func:`stack` (each open waits on the API and reads headers)."""
 
 READ_CHUNK = 256
-"""Pixels per read chunk side (rounded up to whole tiles by ``open_dataset``)."""
+"""Pixels per chunk side when a product is first opened (rounded up to whole tiles by ``open_dataset``)."""
+
+MAX_READ_CHUNK = 1024
+"""Largest read chunk side: a window whose edges fall on a larger chunk grid is read in larger chunks
+(up to this), so one task fetches several tiles side by side instead of one per task."""
+
+MAX_READ_CHUNK_BYTES = 64 * 1024 * 1024
+"""Largest read chunk (float32 bytes, all the bands a chunk holds)."""
 
 _ITEM_DATE = re.compile(r"(?:^|_)(\d{8})(?:_(\d{6}))?(?:_|$)")
 
@@ -283,28 +300,116 @@ def _output_chunks(chunks: int | dict[str, int] | None) -> dict[str, int] | None
 
 
 def _open_all(items: list[Any], client: Any | None) -> list[_Product]:
-    """Open the products side by side: their downloads are created and waited for together."""
+    """Open the products side by side.
+
+    Each product's download is created first thing on its thread; while the API prepares
+    them, this thread imports the readers and a ``dask.distributed`` cluster's workers
+    import theirs (:func:`warm_workers`).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    if len(items) == 1:
-        return [_open_product(items[0], client)]
     with ThreadPoolExecutor(max_workers=min(OPEN_THREADS, len(items)), thread_name_prefix="px-stack") as pool:
-        return list(pool.map(lambda source: _open_product(source, client), items))
+        opening = [pool.submit(_open_product, source, client) for source in items]
+        warm_workers()
+        _import_readers()
+        products = [future.result() for future in opening]
+    from pixxel_geo.io.sources import resolve_source
+
+    # The archives (directory and heads) go to each worker now, and each signs its URLs once,
+    # side by side, before the first task needs them.
+    warm_workers([resolve_source(p.source, client).archive for p in products])
+    return products
+
+
+def _import_readers() -> None:
+    """Import what opening and reprojecting a product need (about a second, once per process)."""
+    import odc.geo.xr  # noqa: F401  # registers the .odc accessor
+    import rioxarray  # noqa: F401
+    from odc.geo.xr import xr_reproject  # noqa: F401
+
+    import pixxel_geo.io.dataset  # noqa: F401
+
+
+def _warm_worker(archives: Sequence[Any] = ()) -> int:
+    """Run on a worker: import the readers, let GDAL register its drivers, sign the archives' URLs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import odc.geo.warp  # the reprojection tasks
+    import odc.geo.xr  # noqa: F401
+    import rasterio
+
+    import pixxel_geo.io.lazy_array  # the read tasks (not rioxarray: only the driver opens)
+    import pixxel_geo.io.raster  # noqa: F401
+
+    with rasterio.Env():
+        pass
+    if archives:  # unpickled through archive_for: the worker's own archives, directories and heads known
+        with ThreadPoolExecutor(max_workers=min(OPEN_THREADS, len(archives))) as pool:
+            list(pool.map(lambda archive: archive.reader.current_url(), archives))
+    return len(archives)
+
+
+def warm_workers(archives: Sequence[Any] = ()) -> int:
+    """Have the workers of the current ``dask.distributed`` client get ready for a stack, in the background.
+
+    A fresh worker process spends a second or two importing xarray, rasterio and odc-geo
+    when its first task arrives, then asks the API for each product's signed URL when a
+    task first reads it. :func:`stack` calls this before it waits on the API (imports) and
+    once the products are open (their archives: each worker signs their URLs side by side,
+    with ``GET /v0/catalogs/download/{id}``, never a new download). Nothing happens
+    without a running synchronous client; failures are left for the tasks to report.
+
+    Args:
+        archives: product archives (:class:`~pixxel_geo.io.archive.ZipArchive`) the tasks will read.
+
+    Returns:
+        The number of workers asked (0 without a cluster).
+
+    Example:
+        >>> from dask.distributed import Client  # doctest: +SKIP
+        >>> with Client(n_workers=2):  # doctest: +SKIP
+        ...     warm_workers()
+        2
+    """
+    import sys
+
+    if "distributed" not in sys.modules:
+        return 0
+    from distributed import default_client, fire_and_forget
+
+    try:
+        cluster = default_client()
+    except ValueError:
+        return 0
+    if getattr(cluster, "asynchronous", False) or getattr(cluster, "status", "running") != "running":
+        return 0
+    try:
+        workers = list(cluster.scheduler_info().get("workers") or {})
+        for address in workers:
+            future = cluster.submit(
+                _warm_worker, list(archives), workers=[address], allow_other_workers=False, pure=False
+            )
+            fire_and_forget(future)
+    except Exception:  # an optimisation only: a client in any odd state never fails the stack
+        log.debug("could not warm the dask workers", exc_info=True)
+        return 0
+    return len(workers)
 
 
 def _open_product(source: Any, client: Any | None) -> _Product:
     """Open one product lazily (dask, whole tiles) and find its grid, bands and date."""
-    import numpy as np
-    import odc.geo.xr  # noqa: F401  # registers the .odc accessor
-
-    from pixxel_geo.io.dataset import open_dataset
     from pixxel_geo.io.sources import resolve_source
 
     resolved = resolve_source(source, client)  # in this process: the one download of this job
-    # Create (and wait for) the download now, outside the archive's lazily read directory:
-    # on Python 3.11 functools.cached_property serialises first reads across all archives.
+    # Create (and wait for) the download first: the API works on it while this process imports
+    # the readers. Outside the archive's lazily read directory: on Python 3.11
+    # functools.cached_property serialises first reads across all archives.
     resolved.archive.source.signed_url()
-    cube = open_dataset(source, chunks={"band": 1, "y": READ_CHUNK, "x": READ_CHUNK}, client=client)
+    _read_heads(source, client)
+    import numpy as np
+    import odc.geo.xr  # noqa: F401  # registers the .odc accessor
+
+    cube = _open_cube(source, client, READ_CHUNK, READ_CHUNK)
     if "fwhm" in cube.coords:
         fwhm = [None if np.isnan(v) else float(v) for v in cube["fwhm"].values]
     else:
@@ -317,6 +422,41 @@ def _open_product(source: Any, client: Any | None) -> _Product:
     wavelengths = [float(v) for v in cube["band"].values]
     label, when = _identity(source, cube, client)
     return _Product(source, label, when, cube, cube.odc.geobox, wavelengths, fwhm)
+
+
+def _read_heads(source: Any, client: Any | None) -> None:
+    """Fetch what opening the product reads, side by side rather than one after another.
+
+    Its STAC item (from the API) along with the zip's directory, then the heads of its image,
+    mask and header members (GDAL then opens them with no request of its own). Network round
+    trips, while the calling process imports the readers; errors are left for the open to report.
+    Not through ``ProductRef``'s cached properties (``stac``, ``files``): on Python 3.11
+    ``functools.cached_property`` computes one first value at a time across all products.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from pixxel_geo.api.errors import PixxelError
+    from pixxel_geo.io.product import ProductRef, resolve_product
+    from pixxel_geo.io.sources import resolve_source
+
+    resolved = resolve_source(source, client)
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="px-heads") as pool:
+        futures: list[Future[Any]] = []
+        if resolved.catalog_id and type(source).__name__ != "Catalog":  # a Catalog carries its item
+            catalog_id = resolved.catalog_id
+            # Cached where ProductRef.stac looks first (per archive and catalog).
+            futures.append(pool.submit(ProductRef(resolved, client=client)._fetch_stac, catalog_id))
+        try:
+            resolved.archive.members  # noqa: B018  (the directory, read here: not under the lock)
+            product = resolve_product(source, None, client)
+            files = product.files
+            names = [product.image] + [n for n in (files.mask, files.header) if n] if files else []
+        except PixxelError:
+            names = []
+        futures += [pool.submit(resolved.archive.data_range, name) for name in names]
+        for future in futures:
+            with suppress(PixxelError):
+                future.result()
 
 
 def _identity(source: Any, cube: xr.DataArray, client: Any | None) -> tuple[str, dt.datetime]:
@@ -442,6 +582,37 @@ def _window(product: _Product, target: GeoBox) -> tuple[slice, slice]:
     return slice(r0, r1), slice(c0, c1)
 
 
+def _read_chunks(product: _Product, rows: slice, cols: slice) -> tuple[int, int]:
+    """Read chunk sides for the window: the largest (first chunk side times a power of two, at
+    most :data:`MAX_READ_CHUNK`) whose grid has the window's edges on it, so no chunk reaches
+    outside the window (and reads tiles the answer does not need)."""
+    height, width = product.geobox.shape
+    bands, first_y, first_x = (product.cube.data.chunks[i][0] for i in range(3))
+
+    def side(window: slice, size: int, first: int) -> int:
+        best = first
+        while best * 2 <= MAX_READ_CHUNK and window.start % (best * 2) == 0:
+            if window.stop % (best * 2) and window.stop != size:
+                break
+            best *= 2
+        return min(best, max(size, first))  # a chunk as large as the image is the image
+
+    side_y, side_x = side(rows, height, first_y), side(cols, width, first_x)
+    while side_y * side_x * bands * 4 > MAX_READ_CHUNK_BYTES and max(side_y / first_y, side_x / first_x) > 1:
+        if side_y / first_y >= side_x / first_x:
+            side_y //= 2
+        else:
+            side_x //= 2
+    return side_y, side_x
+
+
+def _open_cube(source: Any, client: Any | None, side_y: int, side_x: int) -> xr.DataArray:
+    """The product as a calibrated dask cube, one band per chunk (where its layout allows)."""
+    from pixxel_geo.io.dataset import open_dataset
+
+    return open_dataset(source, chunks={"band": 1, "y": side_y, "x": side_x}, client=client)
+
+
 def _quality_flags(source: Any, client: Any | None, chunks: dict[str, int]) -> xr.DataArray:
     """The product's quality mask ``(y, x)`` (bit flags), lazily, chunked like its image."""
     from pixxel_geo.io.dataset import open_quality_mask
@@ -477,12 +648,16 @@ def _product_on_grid(
     from odc.geo.xr import xr_reproject
 
     rows, cols = _window(product, geobox)
+    cube = product.cube
+    side_y, side_x = _read_chunks(product, rows, cols)
+    if (side_y, side_x) != (cube.data.chunks[1][0], cube.data.chunks[2][0]):
+        # Opened again (its metadata is cached: no request) with chunks that tile the window.
+        cube = _open_cube(product.source, client, side_y, side_x)
     # Band-interleaved products keep one band per chunk through the reprojection: a later
     # selection (an index's two bands) then reads only those bands' tiles.
-    cube = product.cube.isel(band=pick, y=rows, x=cols)
+    cube = cube.isel(band=pick, y=rows, x=cols)
     if flags:
-        chunks = {"y": READ_CHUNK, "x": READ_CHUNK}
-        quality = _quality_flags(product.source, client, chunks)
+        quality = _quality_flags(product.source, client, {"y": side_y, "x": side_x})
         bits = _flag_bits(flags, quality)
         quality = quality.isel(y=rows, x=cols)
         cube = cube.where((quality.astype("uint16") & bits) == 0)

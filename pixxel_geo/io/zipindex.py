@@ -47,8 +47,9 @@ EOCD_SEARCH_BYTES = 65_536 + 22 + 20 + 56
 """How many bytes at the end of a file hold the end-of-central-directory records."""
 LOCAL_HEADER_SIZE = 30
 
-FIRST_TAIL_BYTES = 16 * 1024
-"""The tail read first: a product's directory (a few members) fits; a long comment or directory costs one more read."""
+FIRST_TAIL_BYTES = 4 * 1024
+"""The tail read first: a product's directory (a handful of members) fits in well under this; a long
+comment or a larger directory costs one more read."""
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")

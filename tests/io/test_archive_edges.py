@@ -216,3 +216,63 @@ def test_a_server_that_ignores_range_is_refused_before_the_whole_file_is_read(ed
     with pytest.raises(TransferError) as info:
         reader.read(100, 200)
     assert "Range" in str(info.value) and "secret" not in str(info.value)
+
+
+def _cog_bytes(tmp: Path, tile: int, size: int) -> bytes:
+    """A one-band uint8 COG (no overviews) with ``tile``-px tiles: its tile tables grow with ``(size/tile)²``."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+    from rasterio.shutil import copy as rio_copy
+
+    plain = tmp / f"plain-{tile}.tif"
+    profile = {
+        "driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "uint8",
+        "crs": "EPSG:32643", "transform": Affine(5, 0, 500_000, 0, -5, 3_000_000),
+    }  # fmt: skip
+    with rasterio.open(plain, "w", **profile) as dst:
+        dst.write((np.arange(size * size) % 251).astype("uint8").reshape(1, size, size))
+    out = tmp / f"cog-{tile}.tif"
+    rio_copy(plain, out, driver="COG", blocksize=tile, overviews="NONE", compress="NONE")
+    return out.read_bytes()
+
+
+def test_a_member_head_grows_to_the_end_of_its_tiff_directories(
+    range_server: str, served_dir: Path, tmp_path: Path
+) -> None:
+    from pixxel_geo.io.gdal_options import FIRST_HEAD_BYTES, HEAD_BYTES, opener_env
+    from pixxel_geo.io.prefetch import tiff_metadata_end
+    from pixxel_geo.io.raster import opener_for
+
+    tiff = _cog_bytes(tmp_path, tile=16, size=1024)  # 4096 tiles: 32 KiB of tile offsets and sizes
+    end = tiff_metadata_end(lambda s, e: tiff[s:e])
+    assert end is not None and FIRST_HEAD_BYTES < end < HEAD_BYTES
+    with zipfile.ZipFile(served_dir / "big-ifd.zip", "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("big.tif", tiff)
+    archive = ZipArchive(StaticURLSource(f"{range_server}/big-ifd.zip"))
+    head = archive.head("big.tif")
+    assert end <= len(head) < HEAD_BYTES  # grown past the first read, to the directories' end
+    assert head == tiff[: len(head)]
+    assert archive.reader.requests == 3  # the directory, the first head, one more for the rest
+    import rasterio
+
+    with opener_env(), rasterio.open("big.tif", opener=opener_for(archive, "big.tif")) as src:
+        sizes = [src.block_size(1, 63, j) for j in range(64)]  # the last row of the tile tables
+    assert all(s == 16 * 16 for s in sizes)
+    assert archive.reader.requests == 3  # GDAL opened it and read its tile tables from the head
+
+
+def test_a_small_tiff_or_other_member_head_is_one_short_read(
+    range_server: str, served_dir: Path, tmp_path: Path
+) -> None:
+    from pixxel_geo.io.gdal_options import FIRST_HEAD_BYTES
+
+    tiff = _cog_bytes(tmp_path, tile=256, size=1024)  # 16 tiles: its directories take a few hundred bytes
+    with zipfile.ZipFile(served_dir / "small-ifd.zip", "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("small.tif", tiff)
+        zf.writestr("data.bin", DATA)
+    archive = ZipArchive(StaticURLSource(f"{range_server}/small-ifd.zip"))
+    # FIRST_HEAD_BYTES and what the local header's slack brought along; not the old 128 KiB.
+    assert FIRST_HEAD_BYTES <= len(archive.head("small.tif")) < FIRST_HEAD_BYTES + 2048
+    assert FIRST_HEAD_BYTES <= len(archive.head("data.bin")) < FIRST_HEAD_BYTES + 2048
+    assert archive.reader.requests == 3  # the directory, then one read per member

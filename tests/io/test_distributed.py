@@ -107,3 +107,36 @@ def test_stack_on_process_workers_one_download_per_product_and_expiry(
     assert files[-1]["status"] in (200, 206)
     # The grid is the first product's, which all three share: each step is that product's own mean.
     np.testing.assert_allclose(result.values, [float(e) for e in expected], rtol=1e-5)
+
+
+def test_workers_are_warmed_with_the_archives_and_sign_each_url_once(
+    season_sandbox: Sandbox, season_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dask.distributed import Client as DaskClient
+    from dask.distributed import LocalCluster
+
+    from pixxel_geo.io.stack import warm_workers
+
+    root = str(Path(__file__).resolve().parents[2])  # worker processes import this checkout
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    ids = [c.id for c in _same_place(season_client)]
+    archives = [sources.resolve_source(i, season_client).archive for i in ids]
+    made = {sources.CatalogURLSource(i, season_client.config).download_id() for i in ids}
+    for archive in archives:
+        archive.members  # noqa: B018  (the directory travels with the archive)
+    season_sandbox.reset_requests()
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        DaskClient(cluster),
+    ):
+        assert warm_workers(archives) == 2
+        wanted = 2 * len(ids)  # each worker signs each product's URL once, before any task needs it
+        for _ in range(600):
+            signed = [r for r in season_sandbox.requests("/v0/catalogs/download/") if r["method"] == "GET"]
+            if len(signed) >= wanted:
+                break
+            time.sleep(0.05)
+    assert len(signed) == wanted
+    assert {r["path"].rsplit("/", 1)[-1] for r in signed} == made  # the downloads this process made
+    assert _posts(season_sandbox) == []  # never a new download
+    assert season_sandbox.requests("/files/") == []  # the directories came with the archives

@@ -6,6 +6,7 @@ ids, URLs and archives from the rest of the session out of these tests.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import threading
 from collections.abc import Iterator
@@ -138,3 +139,41 @@ def test_resolving_a_path_with_a_client_leaves_cached_filesystems_alone(
         assert ("POST", "/v0/catalogs/download") in transport.seen
         assert fsspec.filesystem("pixxel", base_url=own_sandbox.url) is shared
         assert shared.client is not mine
+
+
+def test_a_new_download_is_polled_soon_then_on_the_clients_schedule(
+    own_sandbox: Sandbox, catalog_ids: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixxel_geo.io import sources
+
+    pauses: list[float] = []
+    real_sleep = sources._sleep
+    monkeypatch.setattr(sources, "_sleep", lambda seconds: (pauses.append(seconds), real_sleep(seconds)))
+    with px.Client(api_key=own_sandbox.token, base_url=own_sandbox.url) as client:
+        created = client.downloads.create(catalog_ids=[catalog_ids[-1]])
+        own_sandbox.reset_requests()
+        ready = sources.wait_new_download(client, created)
+        schedule = client._poll_schedule
+    assert ready.id == created.id and ready.signed_url
+    polls = [r for r in own_sandbox.requests("/v0/catalogs/download/") if r["method"] == "GET"]
+    # A pause, then one GET, each time; the first pause is short and each next one twice as long,
+    # all below the client's own first interval (the sandbox's downloads take 0.2 s).
+    assert len(polls) == len(pauses) >= 2
+    assert pauses[0] == sources.FRESH_POLL_SECONDS < schedule.first
+    assert all(b == 2 * a for a, b in itertools.pairwise(pauses))
+    assert sum(pauses) < schedule.first
+    assert all(r["path"] == f"/v0/catalogs/download/{created.id}" for r in polls)
+
+
+def test_a_new_download_polled_by_a_fast_schedule_uses_that_schedule(
+    own_sandbox: Sandbox, catalog_ids: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixxel_geo.io import sources
+
+    pauses: list[float] = []
+    monkeypatch.setattr(sources, "_sleep", pauses.append)
+    schedule = px.PollSchedule(first=0.01, cap=0.05)
+    with px.Client(api_key=own_sandbox.token, base_url=own_sandbox.url, poll_schedule=schedule) as client:
+        ready = sources.wait_new_download(client, client.downloads.create(catalog_ids=[catalog_ids[-1]]))
+    assert ready.signed_url
+    assert pauses == []  # the client already polls more often than the first quick polls would

@@ -258,3 +258,46 @@ def test_window_is_whole_tiles_under_the_grid() -> None:
     outside = GeoBox.from_bbox((600_000, 3_000_000, 601_000, 3_001_000), "EPSG:32643", resolution=5)
     rows, cols = _window(product, outside)
     assert rows.stop - rows.start == 0 or cols.stop - cols.start == 0
+
+
+def test_read_chunks_are_as_large_as_the_window_alignment_allows() -> None:
+    import dask.array as da
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+
+    from pixxel_geo.io.stack import MAX_READ_CHUNK_BYTES, _Product, _read_chunks
+
+    grid = GeoBox.from_bbox((500_000, 3_000_000, 510_240, 3_010_240), "EPSG:32643", resolution=5)  # 2048 px
+    cube = xr.DataArray(da.zeros((4, 2048, 2048), chunks=(1, 256, 256)), dims=("band", "y", "x"))
+    product = _Product("src", "p", dt.datetime(2025, 1, 1), cube, grid, [500.0] * 4, [None] * 4)
+    # The south-west quarter: one 1024-px chunk per band (a task then fetches its 16 tiles side by side).
+    assert _read_chunks(product, slice(1024, 2048), slice(0, 1024)) == (1024, 1024)
+    # Edges on the 512 grid only, or on the 256 grid only: no chunk may reach outside the window.
+    assert _read_chunks(product, slice(512, 1024), slice(0, 512)) == (512, 512)
+    assert _read_chunks(product, slice(256, 768), slice(768, 1024)) == (256, 256)
+    # The image's own edge counts as on every grid.
+    assert _read_chunks(product, slice(1024, 2048), slice(1536, 2048)) == (1024, 512)
+    # All bands in one chunk (pixel-interleaved): kept under the memory cap.
+    wide = xr.DataArray(da.zeros((120, 2048, 2048), chunks=(120, 256, 256)), dims=("band", "y", "x"))
+    heavy = _Product("src", "p", dt.datetime(2025, 1, 1), wide, grid, [500.0] * 120, [None] * 120)
+    side_y, side_x = _read_chunks(heavy, slice(0, 2048), slice(0, 2048))
+    assert side_y * side_x * 120 * 4 <= MAX_READ_CHUNK_BYTES and min(side_y, side_x) >= 256
+
+
+def test_warm_workers_needs_a_distributed_client() -> None:
+    from pixxel_geo.io.stack import warm_workers
+
+    assert warm_workers() == 0  # no dask.distributed client in this process: nothing to warm
+
+
+def test_read_chunks_of_a_small_product_are_the_product() -> None:
+    import dask.array as da
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+
+    from pixxel_geo.io.stack import _Product, _read_chunks
+
+    grid = GeoBox.from_bbox((500_000, 3_000_000, 500_320, 3_000_320), "EPSG:32643", resolution=5)  # 64 px
+    cube = xr.DataArray(da.zeros((4, 64, 64), chunks=(1, 64, 64)), dims=("band", "y", "x"))
+    product = _Product("src", "p", dt.datetime(2025, 1, 1), cube, grid, [500.0] * 4, [None] * 4)
+    assert _read_chunks(product, slice(0, 64), slice(0, 64)) == (64, 64)  # as opened: no second open
