@@ -3,14 +3,17 @@
 Each endpoint's logic lives once, in the resource modules, as a generator of
 steps (:mod:`pixxel_geo.api._steps`). The two classes below differ only in how
 they send a request and how they sleep.
+
+They speak the API only: ``px.Client`` and ``px.AsyncClient``
+(:mod:`pixxel_geo.transfer.client`) add ``download``, which fetches a product's
+bytes with the transfer engine, so this package imports nothing above it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -18,13 +21,6 @@ import httpx
 
 from pixxel_geo.api._base import BaseClient
 from pixxel_geo.api._steps import Emit, Operation, Sleep
-from pixxel_geo.api._validate import (
-    check_callback,
-    check_connections,
-    check_destination,
-    check_flag,
-    exactly_one_id_list,
-)
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
 from pixxel_geo.api.config import ClientConfig, resolve_config
@@ -32,7 +28,6 @@ from pixxel_geo.api.deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
 from pixxel_geo.api.downloads import AsyncDownloads, Downloads
 from pixxel_geo.api.errors import ConfigurationError
-from pixxel_geo.api.events import EventCallback
 from pixxel_geo.api.order_items import AsyncOrderItems, OrderItems
 from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.api.stores import AsyncStores, Stores
@@ -73,20 +68,8 @@ def _checked_parts(poll_schedule: Any, transport: Any, kind: type) -> PollSchedu
     return poll_schedule or PollSchedule()
 
 
-def _check_download(
-    catalog_ids: Any, order_item_ids: Any, dest: Any, extract: Any, overwrite: Any, connections: Any, on_event: Any
-) -> tuple[list[str], list[str], Path]:
-    """Every argument of ``download`` checked before the download resource is created."""
-    catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
-    check_flag(extract, "extract")
-    check_flag(overwrite, "overwrite")
-    check_connections(connections)
-    check_callback(on_event)
-    return catalogs, items, check_destination(dest)
-
-
 class Client(BaseClient):
-    """The Pixxel API client.
+    """The Pixxel API client (the core: ``px.Client`` adds ``download``, which needs the transfer engine).
 
     Args:
         api_key: a Personal Access Token (with or without ``Bearer ``). Else
@@ -146,51 +129,6 @@ class Client(BaseClient):
             'pong'
         """
         return str(self._run(self.request("GET", "/ping", authenticated=False)))
-
-    def download(
-        self,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        dest: str | Path = ".",
-        extract: bool = False,
-        overwrite: bool = False,
-        connections: int = 8,
-        on_event: EventCallback | None = None,
-    ) -> list[Path]:
-        """Create a download resource, wait, and transfer it to ``dest`` (verified, resumable).
-
-        Args:
-            catalog_ids, order_item_ids: exactly one of the two.
-            dest: the folder to write into.
-            extract: unpack the archive (safely) next to it.
-            overwrite: replace a file that is already there and verified.
-            connections: parallel ranged requests.
-            on_event: receives typed progress events.
-
-        Returns:
-            The archive's path, or the extracted files' paths with ``extract=True``.
-
-        Raises:
-            InvalidInputError: a bad argument (ids, ``dest`` a file or not writable, ``connections``
-                outside 1–64), found before any request.
-            DownloadFailedError: the download resource failed.
-            WaitTimeoutError: it was not ready in time.
-            TransferError: the transfer failed (subclasses: IntegrityError, TransferCancelled,
-                UnsafeArchiveError).
-
-        Example:
-            >>> client.download(catalog_ids=[catalog.id], dest="data", extract=True)  # doctest: +SKIP
-
-        See :func:`pixxel_geo.transfer.download_products`.
-        """
-        from pixxel_geo.transfer.products import download_products
-
-        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
-                                                  on_event)  # fmt: skip
-        return download_products(
-            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
-            extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
-        )  # fmt: skip
 
     # -- the driver ---------------------------------------------------------------
 
@@ -298,26 +236,6 @@ class AsyncClient(BaseClient):
     async def ping(self) -> str:
         """``GET /ping`` (no key needed)."""
         return str(await self._run(self.request("GET", "/ping", authenticated=False)))
-
-    async def download(
-        self,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        dest: str | Path = ".",
-        extract: bool = False,
-        overwrite: bool = False,
-        connections: int = 8,
-        on_event: EventCallback | None = None,
-    ) -> list[Path]:
-        """Create a download resource, wait, and transfer it (see :meth:`Client.download`)."""
-        from pixxel_geo.transfer.products import adownload_products
-
-        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
-                                                  on_event)  # fmt: skip
-        return await adownload_products(
-            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
-            extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
-        )  # fmt: skip
 
     # -- the driver ---------------------------------------------------------------
 

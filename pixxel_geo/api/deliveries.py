@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from pixxel_geo.api._answers import expect_items
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
 from pixxel_geo.api.errors import (
     DeliveryFailedError,
@@ -21,6 +20,7 @@ from pixxel_geo.api.errors import (
 )
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
 from pixxel_geo.api.models import Delivery
+from pixxel_geo.api.validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from pixxel_geo.api._answers import expect_resource, malformed
 from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_callback, check_id, exactly_one_id_list, path_segment
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
 from pixxel_geo.api.errors import DownloadFailedError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
 from pixxel_geo.api.models import Download
+from pixxel_geo.api.validate import check_callback, check_id, exactly_one_id_list, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
-from pixxel_geo.api._validate import path_segment
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import OrderItem
+from pixxel_geo.api.validate import path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient

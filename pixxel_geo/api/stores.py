@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from pixxel_geo.api._answers import expect_items, expect_resource
 from pixxel_geo.api._base import AmbiguousRequestError
 from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, check_store_type, path_segment
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Store
+from pixxel_geo.api.validate import check_id, check_store_type, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient

@@ -86,3 +86,16 @@ def test_lazy_imagery_names_resolve_to_functions():
         "spectrum",
     ):
         assert callable(getattr(px, name)) and inspect.isfunction(getattr(px, name)), name
+
+
+def test_the_core_client_has_no_download_and_px_client_extends_it():
+    """``pixxel_geo.api`` speaks the API only (the QGIS plugin vendors it); ``px.Client`` adds download."""
+    from pixxel_geo import api
+
+    assert not hasattr(api.Client, "download") and not hasattr(api.AsyncClient, "download")
+    assert issubclass(px.Client, api.Client) and issubclass(px.AsyncClient, api.AsyncClient)
+    assert inspect.iscoroutinefunction(px.AsyncClient.download)
+    with px.Client(api_key="k", base_url="http://127.0.0.1:9") as client:
+        clone = px.Client.from_config(client.config)
+        assert type(clone) is px.Client and isinstance(clone, api.Client)
+        clone.close()
