@@ -7,7 +7,6 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
@@ -217,7 +216,12 @@ class CatalogOperations:
     def __init__(self, base: BaseClient) -> None:
         self._base = base
 
-    def search(self, body: dict[str, Any], page_size: int | None, max_items: int | None) -> Operation[None]:
+    def search(self, page_size: int | None, max_items: int | None, **criteria: Any) -> Operation[None]:
+        """The search, its arguments checked now (before iteration starts): see :meth:`Catalogs.search`."""
+        _check_limit(page_size, max_items)
+        return self._search(search_body(**criteria), page_size, max_items)
+
+    def _search(self, body: dict[str, Any], page_size: int | None, max_items: int | None) -> Operation[None]:
         def fetch(offset: int, limit: int) -> Operation[Any]:
             return self._base.request(
                 "POST",
@@ -233,8 +237,7 @@ class CatalogOperations:
 
     def get(self, catalog_id: str) -> Operation[Catalog]:
         path = f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
-        answer = yield from self._base.request("GET", path)
-        return Catalog.from_api(expect_resource(answer, f"GET {path}", "catalog"))
+        return self._base.get_resource(path, Catalog.from_api, "catalog")
 
 
 def _check_limit(limit: int | None, max_items: int | None) -> None:
@@ -286,12 +289,10 @@ class Catalogs:
         Raises:
             InvalidInputError: bad bbox, ids or limits (before any request).
         """
-        _check_limit(limit, max_items)
-        body = search_body(
-            bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
+        return self._client._iterate(self._ops.search(
+            limit, max_items, bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
             order_item_ids=order_item_ids, query=query, sort_by=sort_by,
-        )  # fmt: skip
-        return self._client._iterate(self._ops.search(body, limit, max_items))
+        ))  # fmt: skip
 
     def get(self, catalog_id: str) -> Catalog:
         """One catalog by id.
@@ -333,12 +334,10 @@ class AsyncCatalogs:
         max_items: int | None = None,
     ) -> AsyncIterator[Catalog]:
         """Iterate (``async for``) over every matching catalog (see :meth:`Catalogs.search`)."""
-        _check_limit(limit, max_items)
-        body = search_body(
-            bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
+        return self._client._iterate(self._ops.search(
+            limit, max_items, bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
             order_item_ids=order_item_ids, query=query, sort_by=sort_by,
-        )  # fmt: skip
-        return self._client._iterate(self._ops.search(body, limit, max_items))
+        ))  # fmt: skip
 
     async def get(self, catalog_id: str) -> Catalog:
         """One catalog by id."""

@@ -12,17 +12,17 @@ bytes with the transfer engine, so this package imports nothing above it.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 
 from pixxel_geo.api._base import BaseClient
-from pixxel_geo.api._steps import Emit, Operation, Sleep
+from pixxel_geo.api._steps import Emit, Now, Operation, Sleep, advance, tell_time
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
+from pixxel_geo.api.clock import SYSTEM_CLOCK, Clock
 from pixxel_geo.api.config import ClientConfig, resolve_config
 from pixxel_geo.api.deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
@@ -58,9 +58,11 @@ def _config_from(
     return config
 
 
-def _checked_parts(poll_schedule: Any, transport: Any, kind: type) -> PollSchedule:
+def _checked_parts(poll_schedule: Any, transport: Any, kind: type, clock: Any) -> PollSchedule:
     if poll_schedule is not None and not isinstance(poll_schedule, PollSchedule):
         raise ConfigurationError(f"poll_schedule must be a PollSchedule, got {type(poll_schedule).__name__}.")
+    if clock is not None and not isinstance(clock, Clock):
+        raise ConfigurationError(f"clock must be a pixxel_geo.api.clock.Clock, got {type(clock).__name__}.")
     if transport is not None and not isinstance(transport, kind):
         raise ConfigurationError(
             f"transport must be an {kind.__module__}.{kind.__name__}, got {type(transport).__name__}."
@@ -82,6 +84,8 @@ class Client(BaseClient):
         config: a resolved :class:`ClientConfig` instead of ``api_key``, ``base_url``,
             ``timeout`` and ``retry`` (passing both is a :class:`ConfigurationError`).
         poll_schedule: how often waits poll (a :class:`PollSchedule`).
+        clock: the time the client runs on (a :class:`~pixxel_geo.api.clock.Clock`; default the
+            system's): its retries, waits and request deadlines read it and sleep on it.
 
     Example:
         >>> import pixxel_geo as px
@@ -100,10 +104,12 @@ class Client(BaseClient):
         retry: RetryPolicy | None = None,
         config: ClientConfig | None = None,
         poll_schedule: PollSchedule | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.BaseTransport)
-        self._http = httpx.Client(transport=transport or default_transport(), **self._client_kwargs())
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.BaseTransport, clock)
+        self._clock = clock or SYSTEM_CLOCK
+        self._http = httpx.Client(transport=transport or default_transport(self._clock.now), **self._client_kwargs())
         self.stores = Stores(self)
         self.catalogs = Catalogs(self)
         self.order_items = OrderItems(self)
@@ -132,19 +138,18 @@ class Client(BaseClient):
 
     # -- the driver ---------------------------------------------------------------
 
-    def _perform(self, operation: Operation[Any], answer: Any, error: BaseException | None) -> Any:
-        return operation.throw(error) if error is not None else operation.send(answer)
-
     def _step(self, step: Any) -> tuple[Any, BaseException | None]:
         if isinstance(step, Sleep):
-            time.sleep(step.seconds)
+            self._clock.sleep(step.seconds)
             return None, None
+        if isinstance(step, Now):
+            return tell_time(self._clock, step), None
         deadline = step.extensions.get(DEADLINE)
         try:
             response = self._http.send(step, stream=True)
             try:
                 if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
-                    response.stream = BoundedBody(response.stream, deadline, step)
+                    response.stream = BoundedBody(response.stream, deadline, step, self._clock.now)
                 response.read()
             finally:
                 response.close()
@@ -152,31 +157,32 @@ class Client(BaseClient):
             return None, exc
         return response, None
 
-    def _run(self, operation: Operation[T]) -> T:
+    def _drive(self, operation: Operation[T]) -> Generator[Any, None, T]:
+        """Carry out ``operation``'s steps; yield what it emits; return its result."""
         answer: Any = None
         error: BaseException | None = None
         while True:
             try:
-                step = self._perform(operation, answer, error)
+                step = advance(operation, answer, error)
             except StopIteration as stop:
-                return stop.value
-            if isinstance(step, Emit):
-                raise TypeError("a paging operation must be iterated, not run")
-            answer, error = self._step(step)
-
-    def _iterate(self, operation: Operation[Any]) -> Iterator[Any]:
-        answer: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = self._perform(operation, answer, error)
-            except StopIteration:
-                return
+                return cast(T, stop.value)
             if isinstance(step, Emit):
                 answer, error = None, None
                 yield step.value
             else:
                 answer, error = self._step(step)
+
+    def _run(self, operation: Operation[T]) -> T:
+        driver = self._drive(operation)
+        try:
+            next(driver)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        driver.close()
+        raise TypeError("a paging operation must be iterated, not run")
+
+    def _iterate(self, operation: Operation[Any]) -> Iterator[Any]:
+        return self._drive(operation)
 
     @property
     def closed(self) -> bool:
@@ -218,9 +224,11 @@ class AsyncClient(BaseClient):
         retry: RetryPolicy | None = None,
         config: ClientConfig | None = None,
         poll_schedule: PollSchedule | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.AsyncBaseTransport)
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.AsyncBaseTransport, clock)
+        self._clock = clock or SYSTEM_CLOCK
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
         self.stores = AsyncStores(self)
         self.catalogs = AsyncCatalogs(self)
@@ -241,10 +249,12 @@ class AsyncClient(BaseClient):
 
     async def _step(self, step: Any) -> tuple[Any, BaseException | None]:
         if isinstance(step, Sleep):
-            await asyncio.sleep(step.seconds)
+            await self._clock.asleep(step.seconds)
             return None, None
+        if isinstance(step, Now):
+            return tell_time(self._clock, step), None
         deadline = step.extensions.get(DEADLINE)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        left = None if deadline is None else max(0.0, deadline - self._clock.now())
         try:
             async with asyncio.timeout(left):  # the whole exchange, headers and body
                 return await self._http.send(step), None
@@ -258,7 +268,7 @@ class AsyncClient(BaseClient):
         error: BaseException | None = None
         while True:
             try:
-                step = operation.throw(error) if error is not None else operation.send(answer)
+                step = advance(operation, answer, error)
             except StopIteration as stop:
                 return stop.value
             if isinstance(step, Emit):
@@ -270,7 +280,7 @@ class AsyncClient(BaseClient):
         error: BaseException | None = None
         while True:
             try:
-                step = operation.throw(error) if error is not None else operation.send(answer)
+                step = advance(operation, answer, error)
             except StopIteration:
                 return
             if isinstance(step, Emit):

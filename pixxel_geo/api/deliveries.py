@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items
-from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
-from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
+from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._steps import Operation
+from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
 from pixxel_geo.api.errors import (
     DeliveryFailedError,
     InvalidInputError,
@@ -18,7 +18,7 @@ from pixxel_geo.api.errors import (
     PixxelError,
     WaitTimeoutError,
 )
-from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
+from pixxel_geo.api.events import EventCallback
 from pixxel_geo.api.models import Delivery
 from pixxel_geo.api.validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 
@@ -83,38 +83,33 @@ class DeliveryOperations:
         if path is not None and not isinstance(path, str):
             raise InvalidInputError(f"path must be a string prefix inside the store, got {path!r}.")
         kind = "catalog_ids" if catalogs else "order_item_ids"
-        # The API has no idempotency key. Note what already exists, so that a create
-        # whose answer was lost can be recognised instead of repeated.
+        cloud_info: dict[str, Any] = {"config": store_id, **({"path": path} if path else {})}
+        # Note what already exists, so that a create whose answer was lost is recognised, not repeated.
         before = yield from self._existing_ids(catalogs, items)
-        remaining = catalogs or items
         made: builtins.list[Delivery] = []
-        attempts = self._base.config.retry.max_attempts
-        for attempt in range(attempts):
-            cloud_info: dict[str, Any] = {"config": store_id}
-            if path:
-                cloud_info["path"] = path
+        remaining = catalogs or items
+
+        def send() -> Operation[builtins.list[Delivery]]:
             # The schema requires both lists; the unused one goes as [].
             request = {"catalog_ids": [], "order_item_ids": [], "cloud_info": cloud_info, kind: remaining}
-            try:
-                answer = yield from self._base.request(
-                    "POST", "/v0/catalogs/deliveries", json_body={"deliveries": [request]}, idempotent=False
-                )
-            except AmbiguousRequestError as ambiguous:
-                created = yield from self._created_since(before, kind, remaining, store_id, path)
-                for found in created.values():
-                    made.extend(found)
-                remaining = [i for i in remaining if i not in created]
-                logger.debug("create delivery: answer lost, %d created, %d missing", len(created), len(remaining))
-                if not remaining:
-                    return made
-                if attempt + 1 >= attempts:
-                    raise _partly_created(ambiguous.error, kind, made, remaining) from None
-                yield Sleep(self._base.config.retry.delay(attempt))
-                continue
-            where = "POST /v0/catalogs/deliveries"
-            answered = expect_items(answer, "deliveries", where, "delivery", "delivery_id")
+            body = {"deliveries": [request]}
+            answer = yield from self._base.request("POST", "/v0/catalogs/deliveries", json_body=body, idempotent=False)
+            answered = expect_items(answer, "deliveries", "POST /v0/catalogs/deliveries", "delivery", "delivery_id")
             return made + [Delivery.from_api(d) for d in answered]
-        raise AssertionError("unreachable: RetryPolicy.max_attempts is at least 1")  # pragma: no cover
+
+        def find() -> Operation[builtins.list[Delivery] | None]:
+            nonlocal remaining
+            created = yield from self._created_since(before, kind, remaining, store_id, path)
+            for found in created.values():
+                made.extend(found)
+            remaining = [i for i in remaining if i not in created]
+            logger.debug("create delivery: answer lost, %d created, %d missing", len(created), len(remaining))
+            return None if remaining else made
+
+        def gave_up(error: PixxelError) -> PixxelError:
+            return _partly_created(error, kind, made, remaining)
+
+        return (yield from create_once(send, find, self._base.config.retry, gave_up))
 
     def _created_since(
         self,
@@ -151,50 +146,18 @@ class DeliveryOperations:
             raise InvalidInputError("Give at least one delivery id to wait for.")
         timeout = check_wait_timeout(timeout)
         check_callback(on_event)
-        latest: dict[str, Delivery] = {}
-        missed: dict[str, int] = {}  # consecutive polls that did not find an id
-        for delivery_id in ids:
-            emit(on_event, Started(subject=delivery_id))
-        deadline = deadline_after(timeout)  # fixed before the first poll
-        intervals = self._schedule.intervals(deadline=deadline)
-        while True:
-            pending = [i for i in ids if i not in latest or not latest[i].status.is_final]
-            try:
-                fresh = yield from self._fetch(pending, deadline)
-            except DeadlineReached as reached:
-                raise _wait_timeout(ids, latest, timeout, f" The last poll failed: {reached.error}") from reached.error
-            for delivery_id in pending:
-                delivery = fresh.get(delivery_id)
-                if delivery is None:
-                    missed[delivery_id] = missed.get(delivery_id, 0) + 1
-                    continue
-                missed.pop(delivery_id, None)
-                previous = latest.get(delivery_id)
-                if (
-                    previous is None
-                    or previous.status != delivery.status
-                    or (previous.status.is_unknown and previous.status.raw != delivery.status.raw)
-                ):
-                    emit(
-                        on_event,
-                        StateChanged(
-                            subject=delivery_id,
-                            status=str(delivery.status),
-                            previous=str(previous.status) if previous else None,
-                        ),
-                    )
-                latest[delivery_id] = delivery
-                if delivery.status.is_success:
-                    emit(on_event, Finished(subject=delivery_id, detail=delivery.target_path or ""))
-            unknown = [i for i in ids if i not in latest and missed.get(i, 0) >= _MISSES_BEFORE_NOT_FOUND]
-            if unknown:
-                raise _not_found(unknown)
-            if all(i in latest and latest[i].status.is_final for i in ids):
-                break
-            sleep = next(intervals, None)
-            if sleep is None:
-                raise _wait_timeout(ids, latest, timeout)
-            yield Sleep(sleep)
+        latest = yield from wait_until_final(
+            ids,
+            self._fetch,
+            done=lambda d: d.status.is_final,
+            schedule=self._schedule,
+            timeout=timeout,
+            on_event=on_event,
+            timed_out=lambda last, cause: _wait_timeout(ids, last, timeout, cause),
+            not_found=_not_found,
+            finished_detail=lambda d: d.target_path or "",
+            misses=_MISSES_BEFORE_NOT_FOUND,
+        )
         failed = [latest[i] for i in ids if latest[i].status.is_failure]
         if failed:
             names = ", ".join(f"{d.delivery_id} (catalog {d.catalog_id})" for d in failed)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._paging import paginate
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
@@ -66,8 +65,7 @@ class OrderItemOperations:
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
         path = f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}"
-        answer = yield from self._base.request("GET", path)
-        return OrderItem.from_api(expect_resource(answer, f"GET {path}", "order item"))
+        return self._base.get_resource(path, OrderItem.from_api, "order item")
 
 
 class OrderItems:

@@ -6,8 +6,8 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items, expect_resource
-from pixxel_geo.api._base import AmbiguousRequestError
-from pixxel_geo.api._steps import Operation, Sleep
+from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Store
 from pixxel_geo.api.validate import check_id, check_store_type, path_segment
@@ -65,26 +65,17 @@ class StoreOperations:
         }
         if labels:
             body["labels"] = {str(k): str(v) for k, v in labels.items()}
-        # No idempotency key: after an ambiguous failure, look for a store the attempt made
-        # (names are unique in a workspace) before sending the POST again.
-        attempts = self._base.config.retry.max_attempts
-        for attempt in range(attempts):
-            try:
-                answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
-            except AmbiguousRequestError as ambiguous:
-                stores = yield from self.list()
-                # Compare with what was sent (stripped), not the raw arguments.
-                made = next(
-                    (s for s in stores if s.name == body["name"] and s.configs.bucket == configs["bucket"]), None
-                )
-                if made is not None:
-                    return made
-                if attempt + 1 >= attempts:
-                    raise ambiguous.error from None
-                yield Sleep(self._base.config.retry.delay(attempt))
-                continue
+
+        def send() -> Operation[Store]:
+            answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
             return Store.from_api(expect_resource(answer, "POST /v0/stores", "store"))
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def find() -> Operation[Store | None]:
+            # Names are unique in a workspace; compare with what was sent (stripped), not the arguments.
+            stores = yield from self.list()
+            return next((s for s in stores if s.name == body["name"] and s.configs.bucket == configs["bucket"]), None)
+
+        return (yield from create_once(send, find, self._base.config.retry))
 
     def delete(self, store_id: str) -> Operation[None]:
         yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}", decode=False)

@@ -10,11 +10,39 @@ import httpx
 import pytest
 
 import pixxel_geo as px
+from pixxel_geo.api.clock import Clock
 
 TOKEN = "pat_S3CR3T-token-value-0123456789"
 BASE = "https://api.test.invalid"
 FAST_RETRY = px.RetryPolicy(max_attempts=4, backoff_base=0.0, backoff_cap=0.0)
 FAST_POLL = px.PollSchedule(first=0.001, factor=1.0, cap=0.001)
+
+
+class FakeClock(Clock):
+    """A clock that moves only when the client sleeps on it (or a test moves ``now``); it records the sleeps."""
+
+    def __init__(self) -> None:
+        self.now_value = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.now_value
+
+    def wall(self) -> float:
+        return 1_700_000_000.0 + self.now_value
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now_value += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock :func:`make_client`'s clients run on: no test of the core waits for real."""
+    return FakeClock()
 
 
 class Recorder:
@@ -37,7 +65,7 @@ def envelope(status: int, code: str, message: str, **headers: str) -> httpx.Resp
 
 
 @pytest.fixture
-def make_client() -> Callable[..., tuple[px.Client, Recorder]]:
+def make_client(clock: FakeClock) -> Callable[..., tuple[px.Client, Recorder]]:
     clients: list[px.Client] = []
 
     def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> tuple[px.Client, Recorder]:
@@ -48,6 +76,7 @@ def make_client() -> Callable[..., tuple[px.Client, Recorder]]:
             transport=httpx.MockTransport(recorder),
             retry=kwargs.pop("retry", FAST_RETRY),
             poll_schedule=kwargs.pop("poll_schedule", FAST_POLL),
+            clock=kwargs.pop("clock", clock),
             **kwargs,
         )
         clients.append(client)
@@ -59,7 +88,7 @@ def make_client() -> Callable[..., tuple[px.Client, Recorder]]:
 
 
 @pytest.fixture
-def make_async_client() -> Callable[..., tuple[px.AsyncClient, Recorder]]:
+def make_async_client(clock: FakeClock) -> Callable[..., tuple[px.AsyncClient, Recorder]]:
     def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> tuple[px.AsyncClient, Recorder]:
         recorder = Recorder(handler)
         client = px.AsyncClient(
@@ -68,6 +97,7 @@ def make_async_client() -> Callable[..., tuple[px.AsyncClient, Recorder]]:
             transport=httpx.MockTransport(recorder),
             retry=kwargs.pop("retry", FAST_RETRY),
             poll_schedule=kwargs.pop("poll_schedule", FAST_POLL),
+            clock=kwargs.pop("clock", clock),
             **kwargs,
         )
         return client, recorder
