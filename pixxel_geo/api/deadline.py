@@ -138,7 +138,7 @@ class DeadlineTransport(HttpcoreTransport):
         super().__init__(_DeadlineBackend(now), trust_env=trust_env)
         self._now = now
 
-    def scope(self, request: httpx.Request) -> contextlib.AbstractContextManager[None]:
+    def scope(self, request: httpx.Request) -> contextlib.AbstractContextManager[None] | None:
         return deadline_scope(request.extensions.get(DEADLINE), self._now)
 
 

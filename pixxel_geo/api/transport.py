@@ -149,9 +149,10 @@ class HttpcoreTransport(httpx.BaseTransport):
             network_backend=backend,
         )
 
-    def scope(self, request: httpx.Request) -> contextlib.AbstractContextManager[None]:
-        """The context each socket call of ``request`` runs in (sending, and each read of the body)."""
-        return contextlib.nullcontext()
+    def scope(self, request: httpx.Request) -> contextlib.AbstractContextManager[None] | None:
+        """The context each socket call of ``request`` runs in (sending, and each read of the body);
+        ``None`` (the default) for none, which lets the body be read without a context per read."""
+        return None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(request.stream, httpx.SyncByteStream):  # pragma: no cover - httpx.Client always gives one
@@ -168,7 +169,7 @@ class HttpcoreTransport(httpx.BaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        with self.scope(request), as_httpx_errors(request):
+        with self.scope(request) or contextlib.nullcontext(), as_httpx_errors(request):
             response = self._pool.handle_request(core_request)
         assert isinstance(response.stream, Iterable)
         return httpx.Response(
@@ -187,17 +188,21 @@ class _Body(httpx.SyncByteStream):
         self,
         stream: Iterable[bytes],
         request: httpx.Request,
-        scope: Callable[[httpx.Request], contextlib.AbstractContextManager[None]],
+        scope: Callable[[httpx.Request], contextlib.AbstractContextManager[None] | None],
     ) -> None:
         self._stream = stream
         self._request = request
         self._scope = scope
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._scope(self._request) is None:  # the hot path of large downloads: one context for all reads
+            with as_httpx_errors(self._request):
+                yield from self._stream
+            return
         chunks = iter(self._stream)
         while True:
-            with self._scope(self._request), as_httpx_errors(self._request):  # each read, not across yields
-                chunk = next(chunks, None)
+            with self._scope(self._request) or contextlib.nullcontext(), as_httpx_errors(self._request):
+                chunk = next(chunks, None)  # each read in the scope, not across yields
             if chunk is None:
                 return
             yield chunk
