@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._paging import paginate
+from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Catalog
@@ -219,20 +219,10 @@ class CatalogOperations:
     def search(self, page_size: int | None, max_items: int | None, **criteria: Any) -> Operation[None]:
         """The search, its arguments checked now (before iteration starts): see :meth:`Catalogs.search`."""
         _check_limit(page_size, max_items)
-        return self._search(search_body(**criteria), page_size, max_items)
-
-    def _search(self, body: dict[str, Any], page_size: int | None, max_items: int | None) -> Operation[None]:
-        def fetch(offset: int, limit: int) -> Operation[Any]:
-            return self._base.request(
-                "POST",
-                "/v0/catalogs/search",
-                json_body={**body, "offset": offset, "limit": limit},
-                idempotent=True,  # a search changes nothing
-            )
-
-        yield from paginate(
-            fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items,
-            where="POST /v0/catalogs/search", what="catalog",
+        body = search_body(**criteria)
+        return paged(
+            self._base, "POST", "/v0/catalogs/search", "catalogs", Catalog.from_api,
+            what="catalog", page_size=page_size, max_items=max_items, json_body=body,
         )  # fmt: skip
 
     def get(self, catalog_id: str) -> Operation[Catalog]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._paging import paginate
+from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import OrderItem
@@ -55,12 +55,9 @@ class OrderItemOperations:
         self._base = base
 
     def list(self, query: dict[str, Any], page_size: int | None) -> Operation[None]:
-        def fetch(offset: int, limit: int) -> Operation[Any]:
-            return self._base.request("GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit})
-
-        yield from paginate(
-            fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None,
-            where="GET /v0/order-items", what="order item",
+        return paged(
+            self._base, "GET", "/v0/order-items", "order_items", OrderItem.from_api,
+            what="order item", page_size=page_size, params=query,
         )  # fmt: skip
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
