@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -121,46 +121,64 @@ def where(module: str, line: int) -> str:
     return f"{modules()[module].relative_to(ROOT)}:{line}"
 
 
+def violations(broken: Callable[[str, str], bool]) -> list[str]:
+    """``file:line imports module`` for each internal import for which ``broken(importer, imported)``."""
+    return [
+        f"{where(importer, line)} imports {imported}"
+        for importer, imported, line in internal_imports()
+        if broken(importer, imported)
+    ]
+
+
+def _upward(importer: str, imported: str) -> bool:
+    mine, theirs = part(importer), part(imported)
+    if mine == "sandbox" or theirs == mine:
+        return False  # the sandbox has its own test
+    if mine in FRONT_ENDS and theirs in {"", "demo", "sandbox"}:
+        return False  # a front end may use the package root, run the demo and launch the sandbox
+    return theirs not in LAYERS or LAYERS[theirs] >= LAYERS[mine]
+
+
 def test_layers_import_only_downwards() -> None:
-    upward = []
-    for importer, imported, line in internal_imports():
-        if part(importer) == "sandbox":
-            continue
-        mine, theirs = part(importer), part(imported)
-        if theirs == mine or (mine in FRONT_ENDS and theirs in {"", "demo", "sandbox"}):
-            continue  # a front end may use the package root, run the demo and launch the sandbox
-        if theirs not in LAYERS or LAYERS[theirs] >= LAYERS[mine]:
-            upward.append(f"{where(importer, line)} imports {imported}")
-    assert not upward, "imports that do not point down the layers:\n" + "\n".join(upward)
+    found = violations(_upward)
+    assert not found, "imports that do not point down the layers:\n" + "\n".join(found)
 
 
 def test_no_package_imports_the_package_root_from_below() -> None:
-    found = [
-        f"{where(importer, line)} imports the package root"
-        for importer, imported, line in internal_imports()
-        if imported == "pixxel_geo" and part(importer) not in FRONT_ENDS
-    ]
-    assert not found, "\n".join(found)
+    found = violations(lambda importer, imported: imported == "pixxel_geo" and part(importer) not in FRONT_ENDS)
+    assert not found, "imports of the package root from below the front ends:\n" + "\n".join(found)
+
+
+def _private_elsewhere(importer: str, imported: str) -> bool:
+    private = any(piece.startswith("_") for piece in imported.split(".")[2:])
+    return private and imported not in SHARED and part(imported) != part(importer)
 
 
 def test_no_import_of_another_packages_private_module() -> None:
-    found = []
-    for importer, imported, line in internal_imports():
-        if imported in SHARED:
-            continue
-        private = any(piece.startswith("_") for piece in imported.split(".")[2:])
-        if private and part(imported) != part(importer):
-            found.append(f"{where(importer, line)} imports {imported}")
+    found = violations(_private_elsewhere)
     assert not found, "imports of another package's private module:\n" + "\n".join(found)
 
 
 def test_sandbox_imports_nothing_from_the_client_side() -> None:
-    found = [
-        f"{where(importer, line)} imports {imported}"
-        for importer, imported, line in internal_imports()
-        if part(importer) == "sandbox" and part(imported) != "sandbox" and imported not in SHARED
-    ]
+    found = violations(
+        lambda importer, imported: (
+            part(importer) == "sandbox" and part(imported) != "sandbox" and imported not in SHARED
+        )
+    )
     assert not found, "\n".join(found)
+
+
+def test_the_checks_catch_what_they_forbid() -> None:
+    """Each rule, on imports it must refuse (the old ``Client.download`` import among them)."""
+    assert _upward("pixxel_geo.api.client", "pixxel_geo.transfer.products")
+    assert _upward("pixxel_geo.io.sources", "pixxel_geo")
+    assert _upward("pixxel_geo.io.stores", "pixxel_geo.transfer.engine")  # siblings
+    assert _upward("pixxel_geo.cli.commands", "pixxel_geo.widgets.panel")
+    assert not _upward("pixxel_geo.transfer.client", "pixxel_geo.api.client")
+    assert not _upward("pixxel_geo.cli.commands", "pixxel_geo")
+    assert _private_elsewhere("pixxel_geo.io.reader", "pixxel_geo.api._base")
+    assert not _private_elsewhere("pixxel_geo.widgets.panel", "pixxel_geo.widgets._background")
+    assert not _private_elsewhere("pixxel_geo.io.reader", "pixxel_geo._extras")
 
 
 def cycles(graph: dict[str, set[str]]) -> list[str]:
@@ -256,3 +274,16 @@ def test_imagery_layers_know_no_front_end() -> None:
         if imported.split(".")[0] in front
     ]
     assert not found, "\n".join(found)
+
+
+def test_lazy_imports_count_and_type_checking_ones_do_not() -> None:
+    tree = ast.parse(
+        "import a\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    import b\nelse:\n    import c\n"
+        "def f():\n    from d import e\n"
+        "class K:\n    def m(self):\n        import g\n"
+    )
+    names = sorted(alias.name if isinstance(n, ast.Import) else n.module for n in _runtime_imports(tree)
+                   for alias in n.names)  # fmt: skip
+    assert names == ["a", "c", "d", "g", "typing"]
