@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from pixxel_geo.api._base import DeadlineReached
-from pixxel_geo.api._steps import NOW, Operation, Sleep
+from pixxel_geo.api._steps import NOW, WALL, Operation, Sleep
 from pixxel_geo.api.clock import SYSTEM_CLOCK, Clock
 from pixxel_geo.api.errors import ConfigurationError, InvalidInputError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
@@ -163,8 +163,9 @@ def wait_until_final(
         Exception: from ``not_found(ids)`` for ids no poll found ``misses`` times in a row
             (one miss could be a lag); without ``not_found``, polling goes on until the deadline.
     """
+    at = yield WALL  # events are dated on the driver's clock too
     for subject in subjects:
-        emit(on_event, Started(subject=subject))
+        emit(on_event, Started(subject=subject, at=at))
     started = yield NOW
     deadline = None if timeout is None else started + timeout
     gaps = schedule.gaps()
@@ -176,6 +177,7 @@ def wait_until_final(
             fresh = yield from poll(pending, deadline)
         except DeadlineReached as reached:
             raise timed_out(latest, f" The last poll failed: {reached.error}") from reached.error
+        at = yield WALL
         for subject in pending:
             state = fresh.get(subject)
             if state is None:
@@ -185,10 +187,10 @@ def wait_until_final(
             previous = latest.get(subject)
             if previous is None or previous.status != state.status:
                 was = str(previous.status) if previous is not None else None
-                emit(on_event, StateChanged(subject=subject, status=str(state.status), previous=was))
+                emit(on_event, StateChanged(subject=subject, status=str(state.status), previous=was, at=at))
             latest[subject] = state
             if done(state) and state.status.is_success:
-                emit(on_event, Finished(subject=subject, detail=finished_detail(state)))
+                emit(on_event, Finished(subject=subject, detail=finished_detail(state), at=at))
         unknown = [s for s in subjects if s not in latest and missed.get(s, 0) >= misses]
         if unknown and not_found is not None:
             raise not_found(unknown)

@@ -31,7 +31,7 @@ def _answers(*statuses: str):
     return next_status
 
 
-def test_delivery_and_download_waits_report_the_same_changes(make_client):
+def test_delivery_and_download_waits_report_the_same_changes(make_client, clock):
     """A change is a new canonical status, or a new raw text of an unknown one; a new spelling is none."""
     raws = ("created", "CREATED", "in_progress", "ARCHIVING", "ARCHIVING", "EXPIRING", "in-progress", "success")
     expected = [
@@ -63,6 +63,7 @@ def test_delivery_and_download_waits_report_the_same_changes(make_client):
     events = []
     client.downloads.wait("dl", timeout=60, on_event=events.append)
     assert _changes(events) == expected
+    assert all(1_700_000_000 <= e.at <= clock.wall() for e in events)  # dated on the client's (fake) clock
     assert isinstance(events[0], px.Started) and isinstance(events[-1], px.Finished)
 
 
