@@ -282,10 +282,14 @@ class Deliveries:
     ) -> builtins.list[Delivery]:
         """Wait until every delivery is final; return them in the order asked.
 
-        Polls every 1–1.5 s (jittered) for the first minute, then backs off to 8–12 s,
-        reporting ``StateChanged`` events.
+        Polls every 1–1.5 s (jittered) for the first minute, then backs off to 8–12 s.
         ``timeout`` counts from the call, retries of a failing poll included;
         ``None`` waits without a limit.
+
+        Events, as for every wait: ``Started`` per id, ``StateChanged`` when a delivery is
+        first seen and whenever its status changes (a new canonical status, or a new raw
+        text of an unknown one; a new spelling of the same status is no change), and
+        ``Finished`` when it succeeds.
 
         Raises:
             DeliveryFailedError: one ended FAILED (after all are final).

@@ -147,7 +147,8 @@ class Downloads:
         """Poll until the signed URL is set; return the ready download.
 
         ``timeout`` counts from the call, retries of a failing poll included;
-        ``None`` waits without a limit.
+        ``None`` waits without a limit. Events as for :meth:`Deliveries.wait`
+        (``Finished`` once the signed URL is there).
 
         Raises:
             DownloadFailedError: the resource ended failed.
