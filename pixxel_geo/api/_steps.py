@@ -25,7 +25,7 @@ import httpx
 if TYPE_CHECKING:
     from pixxel_geo.api.clock import Clock
 
-__all__ = ["NOW", "WALL", "Emit", "Now", "Operation", "Sleep", "Step", "advance", "tell_time"]
+__all__ = ["NOW", "WALL", "Emit", "Now", "Operation", "Sleep", "Step", "advance", "keep_result", "tell_time"]
 
 T = TypeVar("T")
 
@@ -69,3 +69,8 @@ def advance(operation: Operation[T], answer: Any, error: BaseException | None) -
 def tell_time(clock: Clock, step: Now) -> float:
     """The answer to a :class:`Now` step, from ``clock``."""
     return clock.wall() if step.wall else clock.now()
+
+
+def keep_result(operation: Operation[T], into: list[T]) -> Operation[None]:
+    """``operation``, its result appended to ``into``: a driver's ``_run`` is its ``_iterate`` plus this."""
+    into.append((yield from operation))

@@ -12,14 +12,15 @@ bytes with the transfer engine, so this package imports nothing above it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, Generator
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from pixxel_geo.api._base import BaseClient
-from pixxel_geo.api._steps import Emit, Now, Operation, Sleep, advance, tell_time
+from pixxel_geo.api._steps import Emit, Now, Operation, Sleep, advance, keep_result, tell_time
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
 from pixxel_geo.api.clock import SYSTEM_CLOCK, Clock
@@ -157,15 +158,15 @@ class Client(BaseClient):
             return None, exc
         return response, None
 
-    def _drive(self, operation: Operation[T]) -> Generator[Any, None, T]:
-        """Carry out ``operation``'s steps; yield what it emits; return its result."""
+    def _iterate(self, operation: Operation[Any]) -> Generator[Any, None, None]:
+        """Carry out ``operation``'s steps; yield what it emits."""
         answer: Any = None
         error: BaseException | None = None
         while True:
             try:
                 step = advance(operation, answer, error)
-            except StopIteration as stop:
-                return cast(T, stop.value)
+            except StopIteration:
+                return
             if isinstance(step, Emit):
                 answer, error = None, None
                 yield step.value
@@ -173,16 +174,11 @@ class Client(BaseClient):
                 answer, error = self._step(step)
 
     def _run(self, operation: Operation[T]) -> T:
-        driver = self._drive(operation)
-        try:
-            next(driver)
-        except StopIteration as stop:
-            return cast(T, stop.value)
-        driver.close()
-        raise TypeError("a paging operation must be iterated, not run")
-
-    def _iterate(self, operation: Operation[Any]) -> Iterator[Any]:
-        return self._drive(operation)
+        result: list[T] = []
+        with contextlib.closing(self._iterate(keep_result(operation, result))) as emitted:
+            for _ in emitted:
+                raise TypeError("a paging operation must be iterated, not run")
+        return result[0]
 
     @property
     def closed(self) -> bool:
@@ -263,19 +259,7 @@ class AsyncClient(BaseClient):
         except httpx.RequestError as exc:  # transport failures, and bodies that do not decode
             return None, exc
 
-    async def _run(self, operation: Operation[T]) -> T:
-        answer: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = advance(operation, answer, error)
-            except StopIteration as stop:
-                return stop.value
-            if isinstance(step, Emit):
-                raise TypeError("a paging operation must be iterated, not run")
-            answer, error = await self._step(step)
-
-    async def _iterate(self, operation: Operation[Any]) -> AsyncIterator[Any]:
+    async def _iterate(self, operation: Operation[Any]) -> AsyncGenerator[Any, None]:
         answer: Any = None
         error: BaseException | None = None
         while True:
@@ -288,6 +272,13 @@ class AsyncClient(BaseClient):
                 yield step.value
             else:
                 answer, error = await self._step(step)
+
+    async def _run(self, operation: Operation[T]) -> T:
+        result: list[T] = []
+        async with contextlib.aclosing(self._iterate(keep_result(operation, result))) as emitted:
+            async for _ in emitted:
+                raise TypeError("a paging operation must be iterated, not run")
+        return result[0]
 
     @property
     def closed(self) -> bool:

@@ -115,3 +115,20 @@ def test_operations_never_read_the_clock_themselves():
     allowed = {"retry.py", "events.py"}  # parse_retry_after(now=None) and Event.at, for direct callers
     assert [r for r in readers if r.split(":")[0] not in allowed] == []
     assert _steps.NOW != _steps.WALL
+
+
+def test_both_drivers_refuse_to_run_a_paging_operation_and_return_results(make_client, make_async_client):
+    page = {"catalogs": [{"id": "c1"}], "pagination": {"total": 1}}
+    client, _ = make_client(lambda r: httpx.Response(200, json=page))
+    with pytest.raises(TypeError, match="iterated"):
+        client._run(client.catalogs._ops.search(None, None))
+    assert client._run(client.request("GET", "/ping", authenticated=False)) == page
+    aclient, _ = make_async_client(lambda r: httpx.Response(200, json=page))
+
+    async def main() -> None:
+        async with aclient:
+            with pytest.raises(TypeError, match="iterated"):
+                await aclient._run(aclient.catalogs._ops.search(None, None))
+            assert [c.id async for c in aclient.catalogs.search()] == ["c1"]
+
+    asyncio.run(main())
