@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._facade import Facade, async_iterable, awaitable
 from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
@@ -15,7 +16,6 @@ from pixxel_geo.api.validate import check_bbox, check_ids, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncCatalogs", "CatalogOperations", "Catalogs", "search_body"]
 
@@ -236,7 +236,7 @@ def _check_limit(limit: int | None, max_items: int | None) -> None:
             raise InvalidInputError(f"{name} must be a positive integer, got {value!r}.")
 
 
-class Catalogs:
+class Catalogs(Facade):
     """``client.catalogs``: search and get catalogs.
 
     Example:
@@ -244,9 +244,7 @@ class Catalogs:
         ...     print(catalog.id, catalog.datetime, catalog.cloud_cover)
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = CatalogOperations(client)
+    operations = CatalogOperations
 
     def search(
         self,
@@ -303,32 +301,9 @@ class Catalogs:
         return self._client._run(self._ops.get(catalog_id))
 
 
-class AsyncCatalogs:
-    """``async_client.catalogs``: the awaitable twin of :class:`Catalogs`."""
+class AsyncCatalogs(Facade):
+    """``async_client.catalogs``: :class:`Catalogs`, awaited (see :mod:`pixxel_geo.api._facade`)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = CatalogOperations(client)
-
-    def search(
-        self,
-        bbox: Sequence[float] | None = None,
-        intersects: dict[str, Any] | None = None,
-        datetime: Any = None,
-        ids: Sequence[str] | None = None,
-        order_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        query: dict[str, Any] | None = None,
-        sort_by: Any = None,
-        limit: int | None = None,
-        max_items: int | None = None,
-    ) -> AsyncIterator[Catalog]:
-        """Iterate (``async for``) over every matching catalog (see :meth:`Catalogs.search`)."""
-        return self._client._iterate(self._ops.search(
-            limit, max_items, bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
-            order_item_ids=order_item_ids, query=query, sort_by=sort_by,
-        ))  # fmt: skip
-
-    async def get(self, catalog_id: str) -> Catalog:
-        """One catalog by id."""
-        return await self._client._run(self._ops.get(catalog_id))
+    operations = CatalogOperations
+    search = async_iterable(Catalogs.search)
+    get = awaitable(Catalogs.get)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items
 from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._facade import Facade, awaitable
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
 from pixxel_geo.api.errors import (
@@ -24,7 +25,6 @@ from pixxel_geo.api.validate import check_callback, check_id, check_ids, exactly
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncDeliveries", "Deliveries", "DeliveryOperations"]
 
@@ -40,7 +40,7 @@ class DeliveryOperations:
 
     def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
         self._base = base
-        self._schedule = schedule or PollSchedule()
+        self._schedule = schedule or getattr(base, "_poll_schedule", None) or PollSchedule()
 
     def list(
         self,
@@ -217,7 +217,7 @@ def _partly_created(error: PixxelError, kind: str, made: list[Delivery], missing
     return error
 
 
-class Deliveries:
+class Deliveries(Facade):
     """``client.deliveries``: create, list and wait for deliveries into a store.
 
     Example:
@@ -225,9 +225,7 @@ class Deliveries:
         >>> client.deliveries.wait([d.delivery_id for d in deliveries], timeout=600)  # doctest: +SKIP
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = DeliveryOperations(client, client._poll_schedule)
+    operations = DeliveryOperations
 
     def create(
         self,
@@ -300,38 +298,10 @@ class Deliveries:
         return self._client._run(self._ops.wait(delivery_ids, timeout, on_event))
 
 
-class AsyncDeliveries:
-    """``async_client.deliveries``: the awaitable twin of :class:`Deliveries`."""
+class AsyncDeliveries(Facade):
+    """``async_client.deliveries``: :class:`Deliveries`, awaited (see :mod:`pixxel_geo.api._facade`)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = DeliveryOperations(client, client._poll_schedule)
-
-    async def create(
-        self,
-        store_id: str,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        path: str | None = None,
-    ) -> builtins.list[Delivery]:
-        """Deliver catalogs into a store (see :meth:`Deliveries.create`)."""
-        return await self._client._run(self._ops.create(store_id, catalog_ids, order_item_ids, path))
-
-    async def list(
-        self,
-        delivery_id: str | None = None,
-        catalog_id: str | None = None,
-        task_id: str | None = None,
-        order_item_id: str | None = None,
-    ) -> builtins.list[Delivery]:
-        """Deliveries of the workspace, optionally filtered."""
-        return await self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
-
-    async def wait(
-        self,
-        delivery_ids: Sequence[str] | str,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
-        on_event: EventCallback | None = None,
-    ) -> builtins.list[Delivery]:
-        """Wait until every delivery is final (see :meth:`Deliveries.wait`)."""
-        return await self._client._run(self._ops.wait(delivery_ids, timeout, on_event))
+    operations = DeliveryOperations
+    create = awaitable(Deliveries.create)
+    list = awaitable(Deliveries.list)
+    wait = awaitable(Deliveries.wait)

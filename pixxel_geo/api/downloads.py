@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pixxel_geo.api._answers import expect_resource, malformed
 from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._facade import Facade, awaitable
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
 from pixxel_geo.api.errors import DownloadFailedError, PixxelError, WaitTimeoutError
@@ -16,7 +17,6 @@ from pixxel_geo.api.validate import check_callback, check_id, exactly_one_id_lis
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncDownloads", "DownloadOperations", "Downloads"]
 
@@ -28,7 +28,7 @@ class DownloadOperations:
 
     def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
         self._base = base
-        self._schedule = schedule or PollSchedule()
+        self._schedule = schedule or getattr(base, "_poll_schedule", None) or PollSchedule()
 
     def create(self, catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None) -> Operation[Download]:
         catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
@@ -100,7 +100,7 @@ def _unrecoverable(error: PixxelError) -> PixxelError:
     return error
 
 
-class Downloads:
+class Downloads(Facade):
     """``client.downloads``: create download resources and wait for their signed URL.
 
     Example:
@@ -109,9 +109,7 @@ class Downloads:
         >>> download.expires_at  # doctest: +SKIP
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = DownloadOperations(client, client._poll_schedule)
+    operations = DownloadOperations
 
     def create(self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None) -> Download:
         """Ask for a download resource for catalogs or order items (exactly one of the two).
@@ -158,28 +156,10 @@ class Downloads:
         return self._client._run(self._ops.wait(download_id, timeout, on_event))
 
 
-class AsyncDownloads:
-    """``async_client.downloads``: the awaitable twin of :class:`Downloads`."""
+class AsyncDownloads(Facade):
+    """``async_client.downloads``: :class:`Downloads`, awaited (see :mod:`pixxel_geo.api._facade`)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = DownloadOperations(client, client._poll_schedule)
-
-    async def create(
-        self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None
-    ) -> Download:
-        """Ask for a download resource (see :meth:`Downloads.create`)."""
-        return await self._client._run(self._ops.create(catalog_ids, order_item_ids))
-
-    async def get(self, download_id: str) -> Download:
-        """The download resource's current state."""
-        return await self._client._run(self._ops.get(download_id))
-
-    async def wait(
-        self,
-        download_id: str,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
-        on_event: EventCallback | None = None,
-    ) -> Download:
-        """Poll until the signed URL is set (see :meth:`Downloads.wait`)."""
-        return await self._client._run(self._ops.wait(download_id, timeout, on_event))
+    operations = DownloadOperations
+    create = awaitable(Downloads.create)
+    get = awaitable(Downloads.get)
+    wait = awaitable(Downloads.wait)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from pixxel_geo.api._facade import Facade, async_iterable, awaitable
 from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
@@ -13,7 +14,6 @@ from pixxel_geo.api.validate import path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncOrderItems", "OrderItemOperations", "OrderItems"]
 
@@ -65,16 +65,14 @@ class OrderItemOperations:
         return self._base.get_resource(path, OrderItem.from_api, "order item")
 
 
-class OrderItems:
+class OrderItems(Facade):
     """``client.order_items``: list (all pages) and get order items.
 
     Example:
         >>> [item.id for item in client.order_items.list(status="FULFILLED")]  # doctest: +SKIP
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = OrderItemOperations(client)
+    operations = OrderItemOperations
 
     def list(self, **filters: Any) -> Iterator[OrderItem]:
         """Iterate over order items. Filters: user_id, type, status, order_ids, created_by,
@@ -97,17 +95,9 @@ class OrderItems:
         return self._client._run(self._ops.get(order_item_id))
 
 
-class AsyncOrderItems:
-    """``async_client.order_items``: the awaitable twin of :class:`OrderItems`."""
+class AsyncOrderItems(Facade):
+    """``async_client.order_items``: :class:`OrderItems`, awaited (see :mod:`pixxel_geo.api._facade`)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = OrderItemOperations(client)
-
-    def list(self, **filters: Any) -> AsyncIterator[OrderItem]:
-        """Iterate (``async for``) over order items (see :meth:`OrderItems.list`)."""
-        return self._client._iterate(self._ops.list(_query(filters), None))
-
-    async def get(self, order_item_id: str) -> OrderItem:
-        """One order item by id."""
-        return await self._client._run(self._ops.get(order_item_id))
+    operations = OrderItemOperations
+    list = async_iterable(OrderItems.list)
+    get = awaitable(OrderItems.get)

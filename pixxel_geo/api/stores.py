@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items, expect_resource
 from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._facade import Facade, awaitable
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Store
@@ -14,7 +15,6 @@ from pixxel_geo.api.validate import check_id, check_store_type, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncStores", "StoreOperations", "Stores"]
 
@@ -82,7 +82,7 @@ class StoreOperations:
         return None
 
 
-class Stores:
+class Stores(Facade):
     """``client.stores``: list, create and delete stores.
 
     Example:
@@ -90,9 +90,7 @@ class Stores:
         ...                              {"access_key_id": "…", "secret_access_key": "…"})
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = StoreOperations(client)
+    operations = StoreOperations
 
     def list(self) -> builtins.list[Store]:
         """All stores of the workspace (their secrets are never returned).
@@ -138,30 +136,10 @@ class Stores:
         return self._client._run(self._ops.delete(store_id))
 
 
-class AsyncStores:
-    """``async_client.stores``: the awaitable twin of :class:`Stores`."""
+class AsyncStores(Facade):
+    """``async_client.stores``: :class:`Stores`, awaited (see :mod:`pixxel_geo.api._facade`)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = StoreOperations(client)
-
-    async def list(self) -> builtins.list[Store]:
-        """All stores of the workspace."""
-        return await self._client._run(self._ops.list())
-
-    async def create(
-        self,
-        name: str,
-        type: str,
-        bucket: str,
-        region: str,
-        secrets: dict[str, str],
-        path_prefix: str | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> Store:
-        """Create a store (see :meth:`Stores.create`)."""
-        return await self._client._run(self._ops.create(name, type, bucket, region, secrets, path_prefix, labels))
-
-    async def delete(self, store_id: str) -> None:
-        """Delete a store."""
-        return await self._client._run(self._ops.delete(store_id))
+    operations = StoreOperations
+    list = awaitable(Stores.list)
+    create = awaitable(Stores.create)
+    delete = awaitable(Stores.delete)

@@ -99,3 +99,20 @@ def test_the_core_client_has_no_download_and_px_client_extends_it():
         clone = px.Client.from_config(client.config)
         assert type(clone) is px.Client and isinstance(clone, api.Client)
         clone.close()
+
+
+def test_async_resources_are_the_sync_methods_awaited():
+    """One body per resource method: the async facade's methods wrap the sync ones (same signature and doc)."""
+    pairs = [
+        (stores.Stores, stores.AsyncStores),
+        (catalogs.Catalogs, catalogs.AsyncCatalogs),
+        (order_items.OrderItems, order_items.AsyncOrderItems),
+        (deliveries.Deliveries, deliveries.AsyncDeliveries),
+        (downloads.Downloads, downloads.AsyncDownloads),
+    ]
+    for sync_cls, async_cls in pairs:
+        for name in _public_methods(async_cls):
+            twin = getattr(async_cls, name)
+            assert twin.__wrapped__ is getattr(sync_cls, name) and twin.__doc__ == getattr(sync_cls, name).__doc__
+            iterates = name in {"search"} or (name == "list" and async_cls is order_items.AsyncOrderItems)
+            assert inspect.iscoroutinefunction(twin) is not iterates, f"{async_cls.__name__}.{name}"
