@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._facade import Facade, async_iterable, awaitable
 from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.facade import Facade, async_iterable, awaitable
 from pixxel_geo.api.models import Catalog
 from pixxel_geo.api.validate import check_bbox, check_ids, path_segment
 
@@ -302,7 +302,7 @@ class Catalogs(Facade):
 
 
 class AsyncCatalogs(Facade):
-    """``async_client.catalogs``: :class:`Catalogs`, awaited (see :mod:`pixxel_geo.api._facade`)."""
+    """``async_client.catalogs``: :class:`Catalogs`, awaited (see :mod:`pixxel_geo.api.facade`)."""
 
     operations = CatalogOperations
     search = async_iterable(Catalogs.search)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items
 from pixxel_geo.api._creating import create_once
-from pixxel_geo.api._facade import Facade, awaitable
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
 from pixxel_geo.api.errors import (
@@ -20,6 +19,7 @@ from pixxel_geo.api.errors import (
     WaitTimeoutError,
 )
 from pixxel_geo.api.events import EventCallback
+from pixxel_geo.api.facade import Facade, awaitable
 from pixxel_geo.api.models import Delivery
 from pixxel_geo.api.validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 
@@ -299,7 +299,7 @@ class Deliveries(Facade):
 
 
 class AsyncDeliveries(Facade):
-    """``async_client.deliveries``: :class:`Deliveries`, awaited (see :mod:`pixxel_geo.api._facade`)."""
+    """``async_client.deliveries``: :class:`Deliveries`, awaited (see :mod:`pixxel_geo.api.facade`)."""
 
     operations = DeliveryOperations
     create = awaitable(Deliveries.create)

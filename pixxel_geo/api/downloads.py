@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from pixxel_geo.api._answers import expect_resource, malformed
 from pixxel_geo.api._creating import create_once
-from pixxel_geo.api._facade import Facade, awaitable
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
 from pixxel_geo.api.errors import DownloadFailedError, PixxelError, WaitTimeoutError
 from pixxel_geo.api.events import EventCallback
+from pixxel_geo.api.facade import Facade, awaitable
 from pixxel_geo.api.models import Download
 from pixxel_geo.api.validate import check_callback, check_id, exactly_one_id_list, path_segment
 
@@ -157,7 +157,7 @@ class Downloads(Facade):
 
 
 class AsyncDownloads(Facade):
-    """``async_client.downloads``: :class:`Downloads`, awaited (see :mod:`pixxel_geo.api._facade`)."""
+    """``async_client.downloads``: :class:`Downloads`, awaited (see :mod:`pixxel_geo.api.facade`)."""
 
     operations = DownloadOperations
     create = awaitable(Downloads.create)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._facade import Facade, async_iterable, awaitable
 from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.facade import Facade, async_iterable, awaitable
 from pixxel_geo.api.models import OrderItem
 from pixxel_geo.api.validate import path_segment
 
@@ -96,7 +96,7 @@ class OrderItems(Facade):
 
 
 class AsyncOrderItems(Facade):
-    """``async_client.order_items``: :class:`OrderItems`, awaited (see :mod:`pixxel_geo.api._facade`)."""
+    """``async_client.order_items``: :class:`OrderItems`, awaited (see :mod:`pixxel_geo.api.facade`)."""
 
     operations = OrderItemOperations
     list = async_iterable(OrderItems.list)

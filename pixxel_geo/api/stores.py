@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items, expect_resource
 from pixxel_geo.api._creating import create_once
-from pixxel_geo.api._facade import Facade, awaitable
 from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.facade import Facade, awaitable
 from pixxel_geo.api.models import Store
 from pixxel_geo.api.validate import check_id, check_store_type, path_segment
 
@@ -137,7 +137,7 @@ class Stores(Facade):
 
 
 class AsyncStores(Facade):
-    """``async_client.stores``: :class:`Stores`, awaited (see :mod:`pixxel_geo.api._facade`)."""
+    """``async_client.stores``: :class:`Stores`, awaited (see :mod:`pixxel_geo.api.facade`)."""
 
     operations = StoreOperations
     list = awaitable(Stores.list)

@@ -16,6 +16,7 @@ from typing import Any
 
 from pixxel_geo.api import client as core
 from pixxel_geo.api.events import EventCallback
+from pixxel_geo.api.facade import awaitable
 from pixxel_geo.api.validate import (
     check_callback,
     check_connections,
@@ -58,6 +59,8 @@ class Client(core.Client):
         ...     paths = client.download(catalog_ids=[catalog.id], dest="data", extract=True)
     """
 
+    _products = staticmethod(download_products)
+
     def download(
         self,
         catalog_ids: Sequence[str] | None = None,
@@ -95,27 +98,17 @@ class Client(core.Client):
         See :func:`pixxel_geo.transfer.download_products`.
         """
         arguments = _checked(catalog_ids, order_item_ids, dest, extract, overwrite, connections, on_event)
-        return download_products(self, **arguments)
+        return self._products(self, **arguments)  # AsyncClient's is awaitable
 
 
 class AsyncClient(core.AsyncClient):
-    """The asyncio twin of :class:`Client`: :class:`pixxel_geo.api.AsyncClient` with :meth:`download`.
+    """The asyncio twin of :class:`Client`: :class:`pixxel_geo.api.AsyncClient` with ``download``
+    (:meth:`Client.download`, awaited).
 
     Example:
         >>> async with px.AsyncClient() as client:  # doctest: +SKIP
         ...     paths = await client.download(catalog_ids=[catalog_id], dest="data")
     """
 
-    async def download(
-        self,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        dest: str | Path = ".",
-        extract: bool = False,
-        overwrite: bool = False,
-        connections: int = 8,
-        on_event: EventCallback | None = None,
-    ) -> list[Path]:
-        """Create a download resource, wait, and transfer it (see :meth:`Client.download`)."""
-        arguments = _checked(catalog_ids, order_item_ids, dest, extract, overwrite, connections, on_event)
-        return await adownload_products(self, **arguments)
+    _products = staticmethod(adownload_products)
+    download = awaitable(Client.download)
