@@ -17,6 +17,15 @@ def test_all_is_sorted_and_resolvable():
         assert hasattr(px, name), name
 
 
+RESOURCES = [
+    (stores.Stores, stores.AsyncStores),
+    (catalogs.Catalogs, catalogs.AsyncCatalogs),
+    (order_items.OrderItems, order_items.AsyncOrderItems),
+    (deliveries.Deliveries, deliveries.AsyncDeliveries),
+    (downloads.Downloads, downloads.AsyncDownloads),
+]
+
+
 def _public_methods(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(member)
@@ -26,14 +35,7 @@ def _public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 
 def test_sync_and_async_resources_have_identical_signatures():
-    pairs = [
-        (stores.Stores, stores.AsyncStores),
-        (catalogs.Catalogs, catalogs.AsyncCatalogs),
-        (order_items.OrderItems, order_items.AsyncOrderItems),
-        (deliveries.Deliveries, deliveries.AsyncDeliveries),
-        (downloads.Downloads, downloads.AsyncDownloads),
-    ]
-    for sync_cls, async_cls in pairs:
+    for sync_cls, async_cls in RESOURCES:
         sync_methods, async_methods = _public_methods(sync_cls), _public_methods(async_cls)
         assert sync_methods.keys() == async_methods.keys(), sync_cls
         for name, signature in sync_methods.items():
@@ -103,14 +105,7 @@ def test_the_core_client_has_no_download_and_px_client_extends_it():
 
 def test_async_resources_are_the_sync_methods_awaited():
     """One body per resource method: the async facade's methods wrap the sync ones (same signature and doc)."""
-    pairs = [
-        (stores.Stores, stores.AsyncStores),
-        (catalogs.Catalogs, catalogs.AsyncCatalogs),
-        (order_items.OrderItems, order_items.AsyncOrderItems),
-        (deliveries.Deliveries, deliveries.AsyncDeliveries),
-        (downloads.Downloads, downloads.AsyncDownloads),
-    ]
-    for sync_cls, async_cls in pairs:
+    for sync_cls, async_cls in RESOURCES:
         for name in _public_methods(async_cls):
             twin = getattr(async_cls, name)
             assert twin.__wrapped__ is getattr(sync_cls, name) and twin.__doc__ == getattr(sync_cls, name).__doc__
