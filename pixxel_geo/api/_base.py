@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -36,6 +36,9 @@ from pixxel_geo.api.errors import (
     TransportError,
 )
 from pixxel_geo.api.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    from pixxel_geo.api._waiting import PollSchedule
 
 __all__ = ["AmbiguousRequestError", "BaseClient", "DeadlineReached", "error_from_response"]
 
@@ -179,6 +182,9 @@ def _may_have_arrived(exc: httpx.RequestError) -> bool:
 
 class BaseClient:
     """Configuration, request building and the retrying request generator."""
+
+    _poll_schedule: PollSchedule
+    """How waits poll (set by the driver, from its ``poll_schedule=``)."""
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config

@@ -40,7 +40,7 @@ class DeliveryOperations:
 
     def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
         self._base = base
-        self._schedule = schedule or getattr(base, "_poll_schedule", None) or PollSchedule()
+        self._schedule = schedule or base._poll_schedule
 
     def list(
         self,

@@ -28,7 +28,7 @@ class DownloadOperations:
 
     def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
         self._base = base
-        self._schedule = schedule or getattr(base, "_poll_schedule", None) or PollSchedule()
+        self._schedule = schedule or base._poll_schedule
 
     def create(self, catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None) -> Operation[Download]:
         catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
