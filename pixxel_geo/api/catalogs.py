@@ -302,7 +302,12 @@ class Catalogs(Facade):
 
 
 class AsyncCatalogs(Facade):
-    """``async_client.catalogs``: :class:`Catalogs`, awaited (see :mod:`pixxel_geo.api.facade`)."""
+    """``async_client.catalogs``: the methods of :class:`Catalogs`, awaited.
+
+    Awaited: ``get``. Iterated with ``async for``: ``search``. Each takes the same arguments, gives the same
+    results and raises the same errors as in :class:`Catalogs` (one body serves both clients: see
+    :mod:`pixxel_geo.api.facade`).
+    """
 
     operations = CatalogOperations
     search = async_iterable(Catalogs.search)
