@@ -302,12 +302,7 @@ class Catalogs(Facade):
 
 
 class AsyncCatalogs(Facade):
-    """``async_client.catalogs``: the methods of :class:`Catalogs`, awaited.
-
-    Awaited: ``get``. Iterated with ``async for``: ``search``. Each takes the same arguments, gives the same
-    results and raises the same errors as in :class:`Catalogs` (one body serves both clients: see
-    :mod:`pixxel_geo.api.facade`).
-    """
+    """``async_client.catalogs``: :class:`Catalogs`, asynchronous (``async for`` over ``search``, ``await get``)."""
 
     operations = CatalogOperations
     search = async_iterable(Catalogs.search)

@@ -299,11 +299,7 @@ class Deliveries(Facade):
 
 
 class AsyncDeliveries(Facade):
-    """``async_client.deliveries``: the methods of :class:`Deliveries`, awaited.
-
-    Awaited: ``create``, ``list``, ``wait``. Each takes the same arguments, gives the same results and raises
-    the same errors as in :class:`Deliveries` (one body serves both clients: see :mod:`pixxel_geo.api.facade`).
-    """
+    """``async_client.deliveries``: :class:`Deliveries`, awaited (``create``, ``list``, ``wait``)."""
 
     operations = DeliveryOperations
     create = awaitable(Deliveries.create)

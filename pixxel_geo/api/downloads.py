@@ -157,11 +157,7 @@ class Downloads(Facade):
 
 
 class AsyncDownloads(Facade):
-    """``async_client.downloads``: the methods of :class:`Downloads`, awaited.
-
-    Awaited: ``create``, ``get``, ``wait``. Each takes the same arguments, gives the same results and raises the
-    same errors as in :class:`Downloads` (one body serves both clients: see :mod:`pixxel_geo.api.facade`).
-    """
+    """``async_client.downloads``: :class:`Downloads`, awaited (``create``, ``get``, ``wait``)."""
 
     operations = DownloadOperations
     create = awaitable(Downloads.create)

@@ -96,12 +96,7 @@ class OrderItems(Facade):
 
 
 class AsyncOrderItems(Facade):
-    """``async_client.order_items``: the methods of :class:`OrderItems`, awaited.
-
-    Awaited: ``get``. Iterated with ``async for``: ``list``. Each takes the same arguments, gives the same
-    results and raises the same errors as in :class:`OrderItems` (one body serves both clients: see
-    :mod:`pixxel_geo.api.facade`).
-    """
+    """``async_client.order_items``: :class:`OrderItems`, asynchronous (``async for`` over ``list``, ``await get``)."""
 
     operations = OrderItemOperations
     list = async_iterable(OrderItems.list)

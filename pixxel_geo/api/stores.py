@@ -137,11 +137,7 @@ class Stores(Facade):
 
 
 class AsyncStores(Facade):
-    """``async_client.stores``: the methods of :class:`Stores`, awaited.
-
-    Awaited: ``list``, ``create``, ``delete``. Each takes the same arguments, gives the same results and raises
-    the same errors as in :class:`Stores` (one body serves both clients: see :mod:`pixxel_geo.api.facade`).
-    """
+    """``async_client.stores``: :class:`Stores`, awaited (``list``, ``create``, ``delete``)."""
 
     operations = StoreOperations
     list = awaitable(Stores.list)
