@@ -190,6 +190,9 @@ class BaseClient:
         self.config = config
         self._auth = ApiKeyAuth(config.api_key)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r})"
+
     def _client_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.config.base_url,

@@ -197,9 +197,6 @@ class Client(BaseClient):
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"Client(base_url={self.config.base_url!r})"
-
 
 class AsyncClient(BaseClient):
     """The asyncio twin of :class:`Client`: same resources, awaitable methods.
@@ -296,6 +293,3 @@ class AsyncClient(BaseClient):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.config.base_url!r})"
