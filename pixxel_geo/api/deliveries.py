@@ -31,6 +31,7 @@ __all__ = ["AsyncDeliveries", "Deliveries", "DeliveryOperations"]
 logger = logging.getLogger("pixxel_geo.api")
 
 DEFAULT_WAIT_TIMEOUT = 3600.0
+_FILTERS = frozenset({"delivery_id", "catalog_id", "task_id", "order_item_id"})
 _MISSES_BEFORE_NOT_FOUND = 2
 """A delivery id absent from this many polls in a row is unknown (one miss could be a lag)."""
 
@@ -42,23 +43,12 @@ class DeliveryOperations:
         self._base = base
         self._schedule = schedule or base._poll_schedule
 
-    def list(
-        self,
-        delivery_id: str | None = None,
-        catalog_id: str | None = None,
-        task_id: str | None = None,
-        order_item_id: str | None = None,
-        deadline: float | None = None,
-    ) -> Operation[builtins.list[Delivery]]:
-        params = {
-            "delivery_id": delivery_id,
-            "catalog_id": catalog_id,
-            "task_id": task_id,
-            "order_item_id": order_item_id,
-        }
-        for key, value in params.items():
-            if value is not None:
-                params[key] = safe_id(value, key)
+    def list(self, deadline: float | None = None, **filters: str | None) -> Operation[builtins.list[Delivery]]:
+        """The deliveries matching ``filters`` (the API's: delivery_id, catalog_id, task_id, order_item_id)."""
+        unknown = set(filters) - _FILTERS
+        if unknown:
+            raise TypeError(f"unknown delivery filter(s): {', '.join(sorted(unknown))}")
+        params = {key: safe_id(value, key) for key, value in filters.items() if value is not None}
         body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params, deadline=deadline)
         items = expect_items(body, "deliveries", "GET /v0/catalogs/deliveries", "delivery", "delivery_id")
         return [Delivery.from_api(d) for d in items]
@@ -270,7 +260,9 @@ class Deliveries(Facade):
         Example:
             >>> [d.status for d in client.deliveries.list(catalog_id=catalog.id)]  # doctest: +SKIP
         """
-        return self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
+        return self._client._run(
+            self._ops.list(delivery_id=delivery_id, catalog_id=catalog_id, task_id=task_id, order_item_id=order_item_id)
+        )
 
     def wait(
         self,

@@ -29,42 +29,8 @@ class StoreOperations:
         body = yield from self._base.request("GET", "/v0/stores")
         return [Store.from_api(s) for s in expect_items(body, "stores", "GET /v0/stores", "store")]
 
-    def create(
-        self,
-        name: str,
-        type: str,
-        bucket: str,
-        region: str,
-        secrets: dict[str, str],
-        path_prefix: str | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> Operation[Store]:
-        configs: dict[str, Any] = {
-            "bucket": check_id(bucket, "bucket"),
-            "region": check_id(region, "region"),
-        }
-        if path_prefix is not None and not isinstance(path_prefix, str):
-            raise InvalidInputError(f"path_prefix must be a string such as 'pixxel/', got {path_prefix!r}.")
-        if path_prefix:
-            configs["path_prefix"] = path_prefix
-        if labels is not None and not (
-            isinstance(labels, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
-        ):
-            raise InvalidInputError(f"labels must be a dict of strings such as {{'team': 'geo'}}, got {labels!r}.")
-        if not isinstance(secrets, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
-        ):
-            raise InvalidInputError(
-                "secrets must be a dict of strings, e.g. {'access_key_id': ..., 'secret_access_key': ...}."
-            )
-        body: dict[str, Any] = {
-            "name": check_id(name, "name"),
-            "type": check_store_type(type),
-            "configs": configs,
-            "secrets": secrets,
-        }
-        if labels:
-            body["labels"] = {str(k): str(v) for k, v in labels.items()}
+    def create(self, body: dict[str, Any]) -> Operation[Store]:
+        """Create the store ``body`` describes (checked by :meth:`Stores.create`), without duplicates."""
 
         def send() -> Operation[Store]:
             answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
@@ -73,7 +39,8 @@ class StoreOperations:
         def find() -> Operation[Store | None]:
             # Names are unique in a workspace; compare with what was sent (stripped), not the arguments.
             stores = yield from self.list()
-            return next((s for s in stores if s.name == body["name"] and s.configs.bucket == configs["bucket"]), None)
+            bucket = body["configs"]["bucket"]
+            return next((s for s in stores if s.name == body["name"] and s.configs.bucket == bucket), None)
 
         return (yield from create_once(send, find, self._base.config.retry))
 
@@ -119,7 +86,34 @@ class Stores(Facade):
         Raises:
             InvalidInputError: a bad type, empty bucket or region, non-string secrets.
         """
-        return self._client._run(self._ops.create(name, type, bucket, region, secrets, path_prefix, labels))
+        configs: dict[str, Any] = {
+            "bucket": check_id(bucket, "bucket"),
+            "region": check_id(region, "region"),
+        }
+        if path_prefix is not None and not isinstance(path_prefix, str):
+            raise InvalidInputError(f"path_prefix must be a string such as 'pixxel/', got {path_prefix!r}.")
+        if path_prefix:
+            configs["path_prefix"] = path_prefix
+        if labels is not None and not (
+            isinstance(labels, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
+        ):
+            raise InvalidInputError(f"labels must be a dict of strings such as {{'team': 'geo'}}, got {labels!r}.")
+        if not isinstance(secrets, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
+        ):
+            raise InvalidInputError(
+                "secrets must be a dict of strings, e.g. {'access_key_id': ..., 'secret_access_key': ...}."
+            )
+        body: dict[str, Any] = {
+            "name": check_id(name, "name"),
+            "type": check_store_type(type),
+            "configs": configs,
+            "secrets": secrets,
+        }
+        if labels:
+            body["labels"] = {str(k): str(v) for k, v in labels.items()}
+
+        return self._client._run(self._ops.create(body))
 
     def delete(self, store_id: str) -> None:
         """Delete a store.
