@@ -18,11 +18,10 @@ from typing import Any
 
 from pixxel_geo._version import __version__
 from pixxel_geo.api import (
-    AsyncClient,
     Band,
     Catalog,
-    Client,
     ClientConfig,
+    Clock,
     CloudDelivery,
     Delivery,
     DeliveryStatus,
@@ -66,6 +65,7 @@ from pixxel_geo.api.errors import (
 )
 from pixxel_geo.api.events import Event, Failed, Finished, Progress, Started, StateChanged
 from pixxel_geo.api.redact import redact_httpx_logs
+from pixxel_geo.transfer.client import AsyncClient, Client
 
 logging.getLogger("pixxel_geo").addHandler(logging.NullHandler())
 redact_httpx_logs()  # its request lines would carry signed URLs' signatures
@@ -127,6 +127,7 @@ __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks s
     "Catalog",
     "Client",
     "ClientConfig",
+    "Clock",
     "CloudDelivery",
     "ConfigurationError",
     "ConflictError",

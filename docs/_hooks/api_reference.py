@@ -48,6 +48,9 @@ class Entry:
     """``(attribute, class identifier)`` for public attributes whose class is not exported
     itself (``Client.catalogs`` is a ``Catalogs``): rendered with the entry, since they are
     part of its API."""
+    inherited: tuple[str, ...] = ()
+    """Public members a class inherits from the same-named class it extends (``px.Client``
+    extends ``pixxel_geo.api.Client`` with ``download``): rendered with it."""
 
 
 @dataclass
@@ -143,18 +146,50 @@ def _summary(obj: Any) -> str:
     return doc.strip().split("\n\n", 1)[0].replace("\n", " ").replace("|", "\\|")
 
 
-def attribute_classes(identifier: str) -> tuple[tuple[str, str], ...]:
-    """Public instance attributes of the class at ``identifier`` made by calling a pixxel_geo class.
-
-    Found statically (``self.catalogs = Catalogs(self)`` in ``__init__``).
-    """
+def _griffe_class(identifier: str) -> Any:
     obj = _griffe_package()[identifier.removeprefix(PACKAGE + ".")]
     if obj.is_alias:
         obj = obj.final_target
-    if not obj.is_class:
+    return obj if obj.is_class else None
+
+
+def _documented(name: str) -> bool:
+    """A member mkdocstrings shows: public, or ``__init__`` (merged into the class)."""
+    return name == "__init__" or not name.startswith("_")
+
+
+def inherited_members(identifier: str) -> tuple[str, ...]:
+    """The public members the class at ``identifier`` inherits from a same-named base it extends.
+
+    ``pixxel_geo.transfer.client.Client`` extends ``pixxel_geo.api.Client`` (it adds ``download``);
+    its page shows the base's own public members too. Other inheritance is documented on the base.
+    """
+    obj = _griffe_class(identifier)
+    if obj is None:
         return ()
+    names: list[str] = []
+    for base in obj.resolved_bases:
+        if base.name == obj.name and base.path != obj.path:
+            names += [n for n in base.members if _documented(n) and n not in obj.members and n not in names]
+    return tuple(names)
+
+
+def attribute_classes(identifier: str) -> tuple[tuple[str, str], ...]:
+    """Public instance attributes of the class at ``identifier`` made by calling a pixxel_geo class.
+
+    Found statically (``self.catalogs = Catalogs(self)`` in ``__init__``), in the class or in
+    the same-named base it extends (see :func:`inherited_members`).
+    """
+    obj = _griffe_class(identifier)
+    if obj is None:
+        return ()
+    inherited = set(inherited_members(identifier))
     found = []
-    for name, member in obj.members.items():
+    for name, member in obj.all_members.items():
+        if name not in obj.members:
+            if name not in inherited:
+                continue
+            member = member.final_target  # an inherited member is an alias of the base's
         if name.startswith("_") or member.is_alias or not member.is_attribute:
             continue
         function = getattr(member.value, "function", None)
@@ -188,7 +223,13 @@ def reference_pages() -> list[ReferencePage]:
             if not plain:
                 rendered[id(value)] = identifier
             page.entries.append(
-                Entry(name, identifier=identifier, summary=summary, attributes=attribute_classes(identifier))
+                Entry(
+                    name,
+                    identifier=identifier,
+                    summary=summary,
+                    attributes=attribute_classes(identifier),
+                    inherited=inherited_members(identifier),
+                )
             )
         pages.append(page)
     return pages
@@ -209,7 +250,10 @@ def render(page: ReferencePage) -> str:
     for entry in page.entries:
         if not entry.identifier:
             continue
-        lines += [f"::: {entry.identifier}", ""]
+        lines += [f"::: {entry.identifier}"]
+        if entry.inherited:
+            lines += ["    options:", f"      inherited_members: [{', '.join(entry.inherited)}]"]
+        lines.append("")
         for attribute, identifier in entry.attributes:
             owner = entry.identifier.rsplit(".", 1)[-1]
             lines += [

@@ -2,6 +2,7 @@
 
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.client import AsyncClient, Client
+from pixxel_geo.api.clock import Clock
 from pixxel_geo.api.config import ClientConfig
 from pixxel_geo.api.models import (
     Band,
@@ -23,6 +24,7 @@ __all__ = [
     "Catalog",
     "Client",
     "ClientConfig",
+    "Clock",
     "CloudDelivery",
     "Delivery",
     "DeliveryStatus",

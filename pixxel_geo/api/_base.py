@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from pixxel_geo._version import __version__
+from pixxel_geo.api._answers import expect_resource
 from pixxel_geo.api._auth import ApiKeyAuth
-from pixxel_geo.api._steps import Operation, Sleep
+from pixxel_geo.api._steps import NOW, WALL, Operation, Sleep
 from pixxel_geo.api.config import ClientConfig
 from pixxel_geo.api.deadline import with_deadline
 from pixxel_geo.api.errors import (
@@ -37,9 +37,14 @@ from pixxel_geo.api.errors import (
 )
 from pixxel_geo.api.retry import parse_retry_after
 
+if TYPE_CHECKING:
+    from pixxel_geo.api._waiting import PollSchedule
+
 __all__ = ["AmbiguousRequestError", "BaseClient", "DeadlineReached", "error_from_response"]
 
 logger = logging.getLogger("pixxel_geo.api")
+
+T = TypeVar("T")
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequestError,
@@ -103,8 +108,11 @@ def _key_origin(config: ClientConfig) -> str:
     return f"read from {config.api_key_source}"
 
 
-def error_from_response(response: httpx.Response, config: ClientConfig) -> APIError:
-    """Map an error response to the exception tree, reading the API's envelope if present."""
+def error_from_response(response: httpx.Response, config: ClientConfig, now: float | None = None) -> APIError:
+    """Map an error response to the exception tree, reading the API's envelope if present.
+
+    ``now`` (epoch seconds) dates a ``Retry-After`` given as an HTTP-date.
+    """
     status = response.status_code
     code = api_message = details = None
     try:
@@ -136,7 +144,9 @@ def error_from_response(response: httpx.Response, config: ClientConfig) -> APIEr
         "request_id": request_id,
     }
     if cls is RateLimitError:
-        return RateLimitError(message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs)
+        return RateLimitError(
+            message, retry_after=parse_retry_after(response.headers.get("retry-after"), now), **kwargs
+        )
     return cls(message, **kwargs)
 
 
@@ -173,9 +183,15 @@ def _may_have_arrived(exc: httpx.RequestError) -> bool:
 class BaseClient:
     """Configuration, request building and the retrying request generator."""
 
+    _poll_schedule: PollSchedule
+    """How waits poll (set by the driver, from its ``poll_schedule=``)."""
+
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self._auth = ApiKeyAuth(config.api_key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r})"
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -218,6 +234,13 @@ class BaseClient:
             request.headers["Authorization"] = self._auth.header_value
         return request
 
+    def get_resource(
+        self, path: str, parse: Callable[[dict[str, Any]], T], what: str, *, deadline: float | None = None
+    ) -> Operation[T]:
+        """``GET path``: one resource, its answer checked (a JSON object with a usable id) and parsed."""
+        answer = yield from self.request("GET", path, deadline=deadline)
+        return parse(expect_resource(answer, f"GET {path}", what))
+
     def request(
         self,
         method: str,
@@ -240,7 +263,7 @@ class BaseClient:
         longer than the policy's ``backoff_cap``, the error is raised at once
         (a :class:`RateLimitError` carries ``retry_after``). A DELETE whose
         earlier attempt may have reached the server counts a 404 as done. With
-        ``deadline`` (a :func:`time.monotonic` value), a retry that would wait
+        ``deadline`` (a time on the client's clock, see :data:`~pixxel_geo.api._steps.NOW`), a retry that would wait
         past it raises :class:`DeadlineReached` instead. With ``decode=False`` a
         success's body is not read as JSON (a DELETE's answer says nothing more).
         """
@@ -249,14 +272,14 @@ class BaseClient:
         policy = self.config.retry
         # One deadline for the whole call, retries included: a server dripping bytes or
         # asking for retry after retry cannot hold the caller past the client's timeout.
-        call_deadline = time.monotonic() + self.config.timeout
+        call_deadline = (yield NOW) + self.config.timeout
         limit = call_deadline if deadline is None else min(call_deadline, deadline)
         attempt = 0
         maybe_done = False  # an earlier attempt may have acted on the server
         while True:
             request = self.build_request(method, path, params=params, json_body=json_body, authenticated=authenticated)
-            with_deadline(request, limit, self.config.timeout)
-            started = time.monotonic()
+            started = yield NOW
+            with_deadline(request, limit, self.config.timeout, started)
             error: PixxelError
             retry_after: float | None = None
             try:
@@ -269,15 +292,17 @@ class BaseClient:
                 ambiguous = _may_have_arrived(exc)
                 retryable = idempotent or not ambiguous
             else:
-                elapsed_ms = (time.monotonic() - started) * 1000
+                elapsed_ms = ((yield NOW) - started) * 1000
                 logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
                 if response.is_success:
                     return _decode(response) if decode else None
                 if response.status_code == 404 and maybe_done and method.upper() == "DELETE":
                     logger.debug("%s %s -> 404 after a lost answer: already deleted", method, path)
                     return None
-                error = error_from_response(response, self.config)
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                header = response.headers.get("retry-after")
+                wall = (yield WALL) if header and not _is_number(header) else None  # an HTTP-date
+                error = error_from_response(response, self.config, now=wall)
+                retry_after = parse_retry_after(header, now=wall)
                 status = response.status_code
                 ambiguous = status >= 500
                 retryable = status in policy.retry_statuses and (idempotent or status == 429)
@@ -288,16 +313,25 @@ class BaseClient:
                     raise AmbiguousRequestError(error)
                 raise error
             delay = policy.delay(attempt - 1) if retry_after is None else retry_after
-            if deadline is not None and time.monotonic() + delay >= deadline:
+            now = yield NOW
+            if deadline is not None and now + delay >= deadline:
                 raise DeadlineReached(error)
             if retry_after is not None and retry_after > policy.backoff_cap:
                 raise _asked_to_wait(error, retry_after)
-            if time.monotonic() + delay >= call_deadline:
+            if now + delay >= call_deadline:
                 _out_of_time(error, attempt, self.config.timeout)
                 if not idempotent and ambiguous:
                     raise AmbiguousRequestError(error)
                 raise error
             yield Sleep(delay)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _out_of_time(error: PixxelError, attempts: int, timeout: float) -> None:

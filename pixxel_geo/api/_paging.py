@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items, expect_object
 from pixxel_geo.api._steps import Emit, Operation
 from pixxel_geo.api.models import Page
 
-__all__ = ["DEFAULT_PAGE_SIZE", "paginate"]
+if TYPE_CHECKING:
+    from pixxel_geo.api._base import BaseClient
+
+__all__ = ["DEFAULT_PAGE_SIZE", "paged", "paginate"]
 
 DEFAULT_PAGE_SIZE = 50
 """The API's own default page size is 2; asking for more saves many round trips."""
@@ -59,3 +62,33 @@ def paginate(
             return
         if page.total is None and len(items) < (page.limit or limit):
             return
+
+
+def paged(
+    base: BaseClient,
+    method: str,
+    path: str,
+    items_key: str,
+    parse: Callable[[Any], Any],
+    *,
+    what: str,
+    page_size: int | None,
+    max_items: int | None = None,
+    json_body: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Operation[None]:
+    """Every item of the list endpoint ``method path`` (see :func:`paginate`).
+
+    ``offset`` and ``limit`` go into ``json_body`` when there is one (a search sent as POST),
+    else into the query ``params``. Reading a page changes nothing, so each is retried as
+    idempotent whatever its method.
+    """
+
+    def fetch(offset: int, limit: int) -> Operation[Any]:
+        page = {"offset": offset, "limit": limit}
+        if json_body is not None:
+            return base.request(method, path, json_body={**json_body, **page}, idempotent=True)
+        return base.request(method, path, params={**(params or {}), **page}, idempotent=True)
+
+    where = f"{method} {path}"
+    return paginate(fetch, items_key, parse, page_size=page_size, max_items=max_items, where=where, what=what)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._answers import expect_resource
-from pixxel_geo.api._paging import paginate
+from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
-from pixxel_geo.api._validate import check_bbox, check_ids, path_segment
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.facade import Facade, async_iterable, awaitable
 from pixxel_geo.api.models import Catalog
+from pixxel_geo.api.validate import check_bbox, check_ids, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncCatalogs", "CatalogOperations", "Catalogs", "search_body"]
 
@@ -217,24 +216,18 @@ class CatalogOperations:
     def __init__(self, base: BaseClient) -> None:
         self._base = base
 
-    def search(self, body: dict[str, Any], page_size: int | None, max_items: int | None) -> Operation[None]:
-        def fetch(offset: int, limit: int) -> Operation[Any]:
-            return self._base.request(
-                "POST",
-                "/v0/catalogs/search",
-                json_body={**body, "offset": offset, "limit": limit},
-                idempotent=True,  # a search changes nothing
-            )
-
-        yield from paginate(
-            fetch, "catalogs", Catalog.from_api, page_size=page_size, max_items=max_items,
-            where="POST /v0/catalogs/search", what="catalog",
+    def search(self, page_size: int | None, max_items: int | None, **criteria: Any) -> Operation[None]:
+        """The search, its arguments checked now (before iteration starts): see :meth:`Catalogs.search`."""
+        _check_limit(page_size, max_items)
+        body = search_body(**criteria)
+        return paged(
+            self._base, "POST", "/v0/catalogs/search", "catalogs", Catalog.from_api,
+            what="catalog", page_size=page_size, max_items=max_items, json_body=body,
         )  # fmt: skip
 
     def get(self, catalog_id: str) -> Operation[Catalog]:
         path = f"/v0/catalogs/{path_segment(catalog_id, 'catalog_id', reserved=_SIBLINGS)}"
-        answer = yield from self._base.request("GET", path)
-        return Catalog.from_api(expect_resource(answer, f"GET {path}", "catalog"))
+        return self._base.get_resource(path, Catalog.from_api, "catalog")
 
 
 def _check_limit(limit: int | None, max_items: int | None) -> None:
@@ -243,7 +236,7 @@ def _check_limit(limit: int | None, max_items: int | None) -> None:
             raise InvalidInputError(f"{name} must be a positive integer, got {value!r}.")
 
 
-class Catalogs:
+class Catalogs(Facade):
     """``client.catalogs``: search and get catalogs.
 
     Example:
@@ -251,9 +244,7 @@ class Catalogs:
         ...     print(catalog.id, catalog.datetime, catalog.cloud_cover)
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = CatalogOperations(client)
+    operations = CatalogOperations
 
     def search(
         self,
@@ -286,12 +277,10 @@ class Catalogs:
         Raises:
             InvalidInputError: bad bbox, ids or limits (before any request).
         """
-        _check_limit(limit, max_items)
-        body = search_body(
-            bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
+        return self._client._iterate(self._ops.search(
+            limit, max_items, bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
             order_item_ids=order_item_ids, query=query, sort_by=sort_by,
-        )  # fmt: skip
-        return self._client._iterate(self._ops.search(body, limit, max_items))
+        ))  # fmt: skip
 
     def get(self, catalog_id: str) -> Catalog:
         """One catalog by id.
@@ -312,34 +301,9 @@ class Catalogs:
         return self._client._run(self._ops.get(catalog_id))
 
 
-class AsyncCatalogs:
-    """``async_client.catalogs``: the awaitable twin of :class:`Catalogs`."""
+class AsyncCatalogs(Facade):
+    """``async_client.catalogs``: :class:`Catalogs`, asynchronous (``async for`` over ``search``, ``await get``)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = CatalogOperations(client)
-
-    def search(
-        self,
-        bbox: Sequence[float] | None = None,
-        intersects: dict[str, Any] | None = None,
-        datetime: Any = None,
-        ids: Sequence[str] | None = None,
-        order_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        query: dict[str, Any] | None = None,
-        sort_by: Any = None,
-        limit: int | None = None,
-        max_items: int | None = None,
-    ) -> AsyncIterator[Catalog]:
-        """Iterate (``async for``) over every matching catalog (see :meth:`Catalogs.search`)."""
-        _check_limit(limit, max_items)
-        body = search_body(
-            bbox=bbox, intersects=intersects, datetime=datetime, ids=ids, order_ids=order_ids,
-            order_item_ids=order_item_ids, query=query, sort_by=sort_by,
-        )  # fmt: skip
-        return self._client._iterate(self._ops.search(body, limit, max_items))
-
-    async def get(self, catalog_id: str) -> Catalog:
-        """One catalog by id."""
-        return await self._client._run(self._ops.get(catalog_id))
+    operations = CatalogOperations
+    search = async_iterable(Catalogs.search)
+    get = awaitable(Catalogs.get)

@@ -3,36 +3,32 @@
 Each endpoint's logic lives once, in the resource modules, as a generator of
 steps (:mod:`pixxel_geo.api._steps`). The two classes below differ only in how
 they send a request and how they sleep.
+
+They speak the API only: ``px.Client`` and ``px.AsyncClient``
+(:mod:`pixxel_geo.transfer.client`) add ``download``, which fetches a product's
+bytes with the transfer engine, so this package imports nothing above it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+import contextlib
+from collections.abc import AsyncGenerator, Generator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 
 from pixxel_geo.api._base import BaseClient
-from pixxel_geo.api._steps import Emit, Operation, Sleep
-from pixxel_geo.api._validate import (
-    check_callback,
-    check_connections,
-    check_destination,
-    check_flag,
-    exactly_one_id_list,
-)
+from pixxel_geo.api._steps import Emit, Now, Operation, Sleep, advance, keep_result, tell_time
 from pixxel_geo.api._waiting import PollSchedule
 from pixxel_geo.api.catalogs import AsyncCatalogs, Catalogs
+from pixxel_geo.api.clock import SYSTEM_CLOCK, Clock
 from pixxel_geo.api.config import ClientConfig, resolve_config
 from pixxel_geo.api.deadline import DEADLINE, BoundedBody, default_transport
 from pixxel_geo.api.deliveries import AsyncDeliveries, Deliveries
 from pixxel_geo.api.downloads import AsyncDownloads, Downloads
 from pixxel_geo.api.errors import ConfigurationError
-from pixxel_geo.api.events import EventCallback
 from pixxel_geo.api.order_items import AsyncOrderItems, OrderItems
 from pixxel_geo.api.retry import RetryPolicy
 from pixxel_geo.api.stores import AsyncStores, Stores
@@ -63,9 +59,11 @@ def _config_from(
     return config
 
 
-def _checked_parts(poll_schedule: Any, transport: Any, kind: type) -> PollSchedule:
+def _checked_parts(poll_schedule: Any, transport: Any, kind: type, clock: Any) -> PollSchedule:
     if poll_schedule is not None and not isinstance(poll_schedule, PollSchedule):
         raise ConfigurationError(f"poll_schedule must be a PollSchedule, got {type(poll_schedule).__name__}.")
+    if clock is not None and not isinstance(clock, Clock):
+        raise ConfigurationError(f"clock must be a pixxel_geo.api.clock.Clock, got {type(clock).__name__}.")
     if transport is not None and not isinstance(transport, kind):
         raise ConfigurationError(
             f"transport must be an {kind.__module__}.{kind.__name__}, got {type(transport).__name__}."
@@ -73,20 +71,8 @@ def _checked_parts(poll_schedule: Any, transport: Any, kind: type) -> PollSchedu
     return poll_schedule or PollSchedule()
 
 
-def _check_download(
-    catalog_ids: Any, order_item_ids: Any, dest: Any, extract: Any, overwrite: Any, connections: Any, on_event: Any
-) -> tuple[list[str], list[str], Path]:
-    """Every argument of ``download`` checked before the download resource is created."""
-    catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
-    check_flag(extract, "extract")
-    check_flag(overwrite, "overwrite")
-    check_connections(connections)
-    check_callback(on_event)
-    return catalogs, items, check_destination(dest)
-
-
 class Client(BaseClient):
-    """The Pixxel API client.
+    """The Pixxel API client (the core: ``px.Client`` adds ``download``, which needs the transfer engine).
 
     Args:
         api_key: a Personal Access Token (with or without ``Bearer ``). Else
@@ -99,6 +85,8 @@ class Client(BaseClient):
         config: a resolved :class:`ClientConfig` instead of ``api_key``, ``base_url``,
             ``timeout`` and ``retry`` (passing both is a :class:`ConfigurationError`).
         poll_schedule: how often waits poll (a :class:`PollSchedule`).
+        clock: the time the client runs on (a :class:`~pixxel_geo.api.clock.Clock`; default the
+            system's): its retries, waits and request deadlines read it and sleep on it.
 
     Example:
         >>> import pixxel_geo as px
@@ -117,10 +105,12 @@ class Client(BaseClient):
         retry: RetryPolicy | None = None,
         config: ClientConfig | None = None,
         poll_schedule: PollSchedule | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.BaseTransport)
-        self._http = httpx.Client(transport=transport or default_transport(), **self._client_kwargs())
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.BaseTransport, clock)
+        self._clock = clock or SYSTEM_CLOCK
+        self._http = httpx.Client(transport=transport or default_transport(self._clock.now), **self._client_kwargs())
         self.stores = Stores(self)
         self.catalogs = Catalogs(self)
         self.order_items = OrderItems(self)
@@ -147,66 +137,20 @@ class Client(BaseClient):
         """
         return str(self._run(self.request("GET", "/ping", authenticated=False)))
 
-    def download(
-        self,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        dest: str | Path = ".",
-        extract: bool = False,
-        overwrite: bool = False,
-        connections: int = 8,
-        on_event: EventCallback | None = None,
-    ) -> list[Path]:
-        """Create a download resource, wait, and transfer it to ``dest`` (verified, resumable).
-
-        Args:
-            catalog_ids, order_item_ids: exactly one of the two.
-            dest: the folder to write into.
-            extract: unpack the archive (safely) next to it.
-            overwrite: replace a file that is already there and verified.
-            connections: parallel ranged requests.
-            on_event: receives typed progress events.
-
-        Returns:
-            The archive's path, or the extracted files' paths with ``extract=True``.
-
-        Raises:
-            InvalidInputError: a bad argument (ids, ``dest`` a file or not writable, ``connections``
-                outside 1–64), found before any request.
-            DownloadFailedError: the download resource failed.
-            WaitTimeoutError: it was not ready in time.
-            TransferError: the transfer failed (subclasses: IntegrityError, TransferCancelled,
-                UnsafeArchiveError).
-
-        Example:
-            >>> client.download(catalog_ids=[catalog.id], dest="data", extract=True)  # doctest: +SKIP
-
-        See :func:`pixxel_geo.transfer.download_products`.
-        """
-        from pixxel_geo.transfer.products import download_products
-
-        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
-                                                  on_event)  # fmt: skip
-        return download_products(
-            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
-            extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
-        )  # fmt: skip
-
     # -- the driver ---------------------------------------------------------------
-
-    def _perform(self, operation: Operation[Any], answer: Any, error: BaseException | None) -> Any:
-        return operation.throw(error) if error is not None else operation.send(answer)
 
     def _step(self, step: Any) -> tuple[Any, BaseException | None]:
         if isinstance(step, Sleep):
-            time.sleep(step.seconds)
+            self._clock.sleep(step.seconds)
             return None, None
+        if isinstance(step, Now):
+            return tell_time(self._clock, step), None
         deadline = step.extensions.get(DEADLINE)
         try:
             response = self._http.send(step, stream=True)
             try:
                 if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
-                    response.stream = BoundedBody(response.stream, deadline, step)
+                    response.stream = BoundedBody(response.stream, deadline, step, self._clock.now)
                 response.read()
             finally:
                 response.close()
@@ -214,24 +158,13 @@ class Client(BaseClient):
             return None, exc
         return response, None
 
-    def _run(self, operation: Operation[T]) -> T:
+    def _iterate(self, operation: Operation[Any]) -> Generator[Any, None, None]:
+        """Carry out ``operation``'s steps; yield what it emits."""
         answer: Any = None
         error: BaseException | None = None
         while True:
             try:
-                step = self._perform(operation, answer, error)
-            except StopIteration as stop:
-                return stop.value
-            if isinstance(step, Emit):
-                raise TypeError("a paging operation must be iterated, not run")
-            answer, error = self._step(step)
-
-    def _iterate(self, operation: Operation[Any]) -> Iterator[Any]:
-        answer: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = self._perform(operation, answer, error)
+                step = advance(operation, answer, error)
             except StopIteration:
                 return
             if isinstance(step, Emit):
@@ -239,6 +172,13 @@ class Client(BaseClient):
                 yield step.value
             else:
                 answer, error = self._step(step)
+
+    def _run(self, operation: Operation[T]) -> T:
+        result: list[T] = []
+        with contextlib.closing(self._iterate(keep_result(operation, result))) as emitted:
+            for _ in emitted:
+                raise TypeError("a paging operation must be iterated, not run")
+        return result[0]
 
     @property
     def closed(self) -> bool:
@@ -256,9 +196,6 @@ class Client(BaseClient):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"Client(base_url={self.config.base_url!r})"
 
 
 class AsyncClient(BaseClient):
@@ -280,9 +217,11 @@ class AsyncClient(BaseClient):
         retry: RetryPolicy | None = None,
         config: ClientConfig | None = None,
         poll_schedule: PollSchedule | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(_config_from(api_key, base_url, timeout, retry, config))
-        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.AsyncBaseTransport)
+        self._poll_schedule = _checked_parts(poll_schedule, transport, httpx.AsyncBaseTransport, clock)
+        self._clock = clock or SYSTEM_CLOCK
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
         self.stores = AsyncStores(self)
         self.catalogs = AsyncCatalogs(self)
@@ -299,34 +238,16 @@ class AsyncClient(BaseClient):
         """``GET /ping`` (no key needed)."""
         return str(await self._run(self.request("GET", "/ping", authenticated=False)))
 
-    async def download(
-        self,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        dest: str | Path = ".",
-        extract: bool = False,
-        overwrite: bool = False,
-        connections: int = 8,
-        on_event: EventCallback | None = None,
-    ) -> list[Path]:
-        """Create a download resource, wait, and transfer it (see :meth:`Client.download`)."""
-        from pixxel_geo.transfer.products import adownload_products
-
-        catalogs, items, folder = _check_download(catalog_ids, order_item_ids, dest, extract, overwrite, connections,
-                                                  on_event)  # fmt: skip
-        return await adownload_products(
-            self, catalog_ids=catalogs or None, order_item_ids=items or None, dest=folder,
-            extract=extract, overwrite=overwrite, connections=connections, on_event=on_event,
-        )  # fmt: skip
-
     # -- the driver ---------------------------------------------------------------
 
     async def _step(self, step: Any) -> tuple[Any, BaseException | None]:
         if isinstance(step, Sleep):
-            await asyncio.sleep(step.seconds)
+            await self._clock.asleep(step.seconds)
             return None, None
+        if isinstance(step, Now):
+            return tell_time(self._clock, step), None
         deadline = step.extensions.get(DEADLINE)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        left = None if deadline is None else max(0.0, deadline - self._clock.now())
         try:
             async with asyncio.timeout(left):  # the whole exchange, headers and body
                 return await self._http.send(step), None
@@ -335,24 +256,12 @@ class AsyncClient(BaseClient):
         except httpx.RequestError as exc:  # transport failures, and bodies that do not decode
             return None, exc
 
-    async def _run(self, operation: Operation[T]) -> T:
+    async def _iterate(self, operation: Operation[Any]) -> AsyncGenerator[Any, None]:
         answer: Any = None
         error: BaseException | None = None
         while True:
             try:
-                step = operation.throw(error) if error is not None else operation.send(answer)
-            except StopIteration as stop:
-                return stop.value
-            if isinstance(step, Emit):
-                raise TypeError("a paging operation must be iterated, not run")
-            answer, error = await self._step(step)
-
-    async def _iterate(self, operation: Operation[Any]) -> AsyncIterator[Any]:
-        answer: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = operation.throw(error) if error is not None else operation.send(answer)
+                step = advance(operation, answer, error)
             except StopIteration:
                 return
             if isinstance(step, Emit):
@@ -360,6 +269,13 @@ class AsyncClient(BaseClient):
                 yield step.value
             else:
                 answer, error = await self._step(step)
+
+    async def _run(self, operation: Operation[T]) -> T:
+        result: list[T] = []
+        async with contextlib.aclosing(self._iterate(keep_result(operation, result))) as emitted:
+            async for _ in emitted:
+                raise TypeError("a paging operation must be iterated, not run")
+        return result[0]
 
     @property
     def closed(self) -> bool:
@@ -377,6 +293,3 @@ class AsyncClient(BaseClient):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.config.base_url!r})"

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items
-from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
-from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
-from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
+from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._steps import Operation
+from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
 from pixxel_geo.api.errors import (
     DeliveryFailedError,
     InvalidInputError,
@@ -19,18 +18,20 @@ from pixxel_geo.api.errors import (
     PixxelError,
     WaitTimeoutError,
 )
-from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
+from pixxel_geo.api.events import EventCallback
+from pixxel_geo.api.facade import Facade, awaitable
 from pixxel_geo.api.models import Delivery
+from pixxel_geo.api.validate import check_callback, check_id, check_ids, exactly_one_id_list, safe_id
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncDeliveries", "Deliveries", "DeliveryOperations"]
 
 logger = logging.getLogger("pixxel_geo.api")
 
 DEFAULT_WAIT_TIMEOUT = 3600.0
+_FILTERS = frozenset({"delivery_id", "catalog_id", "task_id", "order_item_id"})
 _MISSES_BEFORE_NOT_FOUND = 2
 """A delivery id absent from this many polls in a row is unknown (one miss could be a lag)."""
 
@@ -40,25 +41,14 @@ class DeliveryOperations:
 
     def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
         self._base = base
-        self._schedule = schedule or PollSchedule()
+        self._schedule = schedule or base._poll_schedule
 
-    def list(
-        self,
-        delivery_id: str | None = None,
-        catalog_id: str | None = None,
-        task_id: str | None = None,
-        order_item_id: str | None = None,
-        deadline: float | None = None,
-    ) -> Operation[builtins.list[Delivery]]:
-        params = {
-            "delivery_id": delivery_id,
-            "catalog_id": catalog_id,
-            "task_id": task_id,
-            "order_item_id": order_item_id,
-        }
-        for key, value in params.items():
-            if value is not None:
-                params[key] = safe_id(value, key)
+    def list(self, deadline: float | None = None, **filters: str | None) -> Operation[builtins.list[Delivery]]:
+        """The deliveries matching ``filters`` (the API's: delivery_id, catalog_id, task_id, order_item_id)."""
+        unknown = set(filters) - _FILTERS
+        if unknown:
+            raise TypeError(f"unknown delivery filter(s): {', '.join(sorted(unknown))}")
+        params = {key: safe_id(value, key) for key, value in filters.items() if value is not None}
         body = yield from self._base.request("GET", "/v0/catalogs/deliveries", params=params, deadline=deadline)
         items = expect_items(body, "deliveries", "GET /v0/catalogs/deliveries", "delivery", "delivery_id")
         return [Delivery.from_api(d) for d in items]
@@ -83,38 +73,33 @@ class DeliveryOperations:
         if path is not None and not isinstance(path, str):
             raise InvalidInputError(f"path must be a string prefix inside the store, got {path!r}.")
         kind = "catalog_ids" if catalogs else "order_item_ids"
-        # The API has no idempotency key. Note what already exists, so that a create
-        # whose answer was lost can be recognised instead of repeated.
+        cloud_info: dict[str, Any] = {"config": store_id, **({"path": path} if path else {})}
+        # Note what already exists, so that a create whose answer was lost is recognised, not repeated.
         before = yield from self._existing_ids(catalogs, items)
-        remaining = catalogs or items
         made: builtins.list[Delivery] = []
-        attempts = self._base.config.retry.max_attempts
-        for attempt in range(attempts):
-            cloud_info: dict[str, Any] = {"config": store_id}
-            if path:
-                cloud_info["path"] = path
+        remaining = catalogs or items
+
+        def send() -> Operation[builtins.list[Delivery]]:
             # The schema requires both lists; the unused one goes as [].
             request = {"catalog_ids": [], "order_item_ids": [], "cloud_info": cloud_info, kind: remaining}
-            try:
-                answer = yield from self._base.request(
-                    "POST", "/v0/catalogs/deliveries", json_body={"deliveries": [request]}, idempotent=False
-                )
-            except AmbiguousRequestError as ambiguous:
-                created = yield from self._created_since(before, kind, remaining, store_id, path)
-                for found in created.values():
-                    made.extend(found)
-                remaining = [i for i in remaining if i not in created]
-                logger.debug("create delivery: answer lost, %d created, %d missing", len(created), len(remaining))
-                if not remaining:
-                    return made
-                if attempt + 1 >= attempts:
-                    raise _partly_created(ambiguous.error, kind, made, remaining) from None
-                yield Sleep(self._base.config.retry.delay(attempt))
-                continue
-            where = "POST /v0/catalogs/deliveries"
-            answered = expect_items(answer, "deliveries", where, "delivery", "delivery_id")
+            body = {"deliveries": [request]}
+            answer = yield from self._base.request("POST", "/v0/catalogs/deliveries", json_body=body, idempotent=False)
+            answered = expect_items(answer, "deliveries", "POST /v0/catalogs/deliveries", "delivery", "delivery_id")
             return made + [Delivery.from_api(d) for d in answered]
-        raise AssertionError("unreachable: RetryPolicy.max_attempts is at least 1")  # pragma: no cover
+
+        def find() -> Operation[builtins.list[Delivery] | None]:
+            nonlocal remaining
+            created = yield from self._created_since(before, kind, remaining, store_id, path)
+            for found in created.values():
+                made.extend(found)
+            remaining = [i for i in remaining if i not in created]
+            logger.debug("create delivery: answer lost, %d created, %d missing", len(created), len(remaining))
+            return None if remaining else made
+
+        def gave_up(error: PixxelError) -> PixxelError:
+            return _partly_created(error, kind, made, remaining)
+
+        return (yield from create_once(send, find, self._base.config.retry, gave_up))
 
     def _created_since(
         self,
@@ -151,50 +136,18 @@ class DeliveryOperations:
             raise InvalidInputError("Give at least one delivery id to wait for.")
         timeout = check_wait_timeout(timeout)
         check_callback(on_event)
-        latest: dict[str, Delivery] = {}
-        missed: dict[str, int] = {}  # consecutive polls that did not find an id
-        for delivery_id in ids:
-            emit(on_event, Started(subject=delivery_id))
-        deadline = deadline_after(timeout)  # fixed before the first poll
-        intervals = self._schedule.intervals(deadline=deadline)
-        while True:
-            pending = [i for i in ids if i not in latest or not latest[i].status.is_final]
-            try:
-                fresh = yield from self._fetch(pending, deadline)
-            except DeadlineReached as reached:
-                raise _wait_timeout(ids, latest, timeout, f" The last poll failed: {reached.error}") from reached.error
-            for delivery_id in pending:
-                delivery = fresh.get(delivery_id)
-                if delivery is None:
-                    missed[delivery_id] = missed.get(delivery_id, 0) + 1
-                    continue
-                missed.pop(delivery_id, None)
-                previous = latest.get(delivery_id)
-                if (
-                    previous is None
-                    or previous.status != delivery.status
-                    or (previous.status.is_unknown and previous.status.raw != delivery.status.raw)
-                ):
-                    emit(
-                        on_event,
-                        StateChanged(
-                            subject=delivery_id,
-                            status=str(delivery.status),
-                            previous=str(previous.status) if previous else None,
-                        ),
-                    )
-                latest[delivery_id] = delivery
-                if delivery.status.is_success:
-                    emit(on_event, Finished(subject=delivery_id, detail=delivery.target_path or ""))
-            unknown = [i for i in ids if i not in latest and missed.get(i, 0) >= _MISSES_BEFORE_NOT_FOUND]
-            if unknown:
-                raise _not_found(unknown)
-            if all(i in latest and latest[i].status.is_final for i in ids):
-                break
-            sleep = next(intervals, None)
-            if sleep is None:
-                raise _wait_timeout(ids, latest, timeout)
-            yield Sleep(sleep)
+        latest = yield from wait_until_final(
+            ids,
+            self._fetch,
+            done=lambda d: d.status.is_final,
+            schedule=self._schedule,
+            timeout=timeout,
+            on_event=on_event,
+            timed_out=lambda last, cause: _wait_timeout(ids, last, timeout, cause),
+            not_found=_not_found,
+            finished_detail=lambda d: d.target_path or "",
+            misses=_MISSES_BEFORE_NOT_FOUND,
+        )
         failed = [latest[i] for i in ids if latest[i].status.is_failure]
         if failed:
             names = ", ".join(f"{d.delivery_id} (catalog {d.catalog_id})" for d in failed)
@@ -254,7 +207,7 @@ def _partly_created(error: PixxelError, kind: str, made: list[Delivery], missing
     return error
 
 
-class Deliveries:
+class Deliveries(Facade):
     """``client.deliveries``: create, list and wait for deliveries into a store.
 
     Example:
@@ -262,9 +215,7 @@ class Deliveries:
         >>> client.deliveries.wait([d.delivery_id for d in deliveries], timeout=600)  # doctest: +SKIP
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = DeliveryOperations(client, client._poll_schedule)
+    operations = DeliveryOperations
 
     def create(
         self,
@@ -309,7 +260,9 @@ class Deliveries:
         Example:
             >>> [d.status for d in client.deliveries.list(catalog_id=catalog.id)]  # doctest: +SKIP
         """
-        return self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
+        return self._client._run(
+            self._ops.list(delivery_id=delivery_id, catalog_id=catalog_id, task_id=task_id, order_item_id=order_item_id)
+        )
 
     def wait(
         self,
@@ -319,10 +272,14 @@ class Deliveries:
     ) -> builtins.list[Delivery]:
         """Wait until every delivery is final; return them in the order asked.
 
-        Polls every 1–1.5 s (jittered) for the first minute, then backs off to 8–12 s,
-        reporting ``StateChanged`` events.
+        Polls every 1–1.5 s (jittered) for the first minute, then backs off to 8–12 s.
         ``timeout`` counts from the call, retries of a failing poll included;
         ``None`` waits without a limit.
+
+        Events, as for every wait: ``Started`` per id, ``StateChanged`` when a delivery is
+        first seen and whenever its status changes (a new canonical status, or a new raw
+        text of an unknown one; a new spelling of the same status is no change), and
+        ``Finished`` when it succeeds.
 
         Raises:
             DeliveryFailedError: one ended FAILED (after all are final).
@@ -333,38 +290,10 @@ class Deliveries:
         return self._client._run(self._ops.wait(delivery_ids, timeout, on_event))
 
 
-class AsyncDeliveries:
-    """``async_client.deliveries``: the awaitable twin of :class:`Deliveries`."""
+class AsyncDeliveries(Facade):
+    """``async_client.deliveries``: :class:`Deliveries`, awaited (``create``, ``list``, ``wait``)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = DeliveryOperations(client, client._poll_schedule)
-
-    async def create(
-        self,
-        store_id: str,
-        catalog_ids: Sequence[str] | None = None,
-        order_item_ids: Sequence[str] | None = None,
-        path: str | None = None,
-    ) -> builtins.list[Delivery]:
-        """Deliver catalogs into a store (see :meth:`Deliveries.create`)."""
-        return await self._client._run(self._ops.create(store_id, catalog_ids, order_item_ids, path))
-
-    async def list(
-        self,
-        delivery_id: str | None = None,
-        catalog_id: str | None = None,
-        task_id: str | None = None,
-        order_item_id: str | None = None,
-    ) -> builtins.list[Delivery]:
-        """Deliveries of the workspace, optionally filtered."""
-        return await self._client._run(self._ops.list(delivery_id, catalog_id, task_id, order_item_id))
-
-    async def wait(
-        self,
-        delivery_ids: Sequence[str] | str,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
-        on_event: EventCallback | None = None,
-    ) -> builtins.list[Delivery]:
-        """Wait until every delivery is final (see :meth:`Deliveries.wait`)."""
-        return await self._client._run(self._ops.wait(delivery_ids, timeout, on_event))
+    operations = DeliveryOperations
+    create = awaitable(Deliveries.create)
+    list = awaitable(Deliveries.list)
+    wait = awaitable(Deliveries.wait)

@@ -6,17 +6,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pixxel_geo.api._answers import expect_resource, malformed
-from pixxel_geo.api._base import AmbiguousRequestError, DeadlineReached
-from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_callback, check_id, exactly_one_id_list, path_segment
-from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, deadline_after
-from pixxel_geo.api.errors import DownloadFailedError, WaitTimeoutError
-from pixxel_geo.api.events import EventCallback, Finished, Started, StateChanged, emit
+from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._steps import Operation
+from pixxel_geo.api._waiting import PollSchedule, check_wait_timeout, wait_until_final
+from pixxel_geo.api.errors import DownloadFailedError, PixxelError, WaitTimeoutError
+from pixxel_geo.api.events import EventCallback
+from pixxel_geo.api.facade import Facade, awaitable
 from pixxel_geo.api.models import Download
+from pixxel_geo.api.validate import check_callback, check_id, exactly_one_id_list, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncDownloads", "DownloadOperations", "Downloads"]
 
@@ -28,91 +28,79 @@ class DownloadOperations:
 
     def __init__(self, base: BaseClient, schedule: PollSchedule | None = None) -> None:
         self._base = base
-        self._schedule = schedule or PollSchedule()
+        self._schedule = schedule or base._poll_schedule
 
     def create(self, catalog_ids: Sequence[str] | None, order_item_ids: Sequence[str] | None) -> Operation[Download]:
         catalogs, items = exactly_one_id_list(catalog_ids, order_item_ids)
-        try:
-            answer = yield from self._base.request(
-                "POST",
-                "/v0/catalogs/download",
-                json_body={"catalog_ids": catalogs, "order_item_ids": items},
-                idempotent=False,
-            )
-        except AmbiguousRequestError as ambiguous:
-            # Download resources cannot be listed, so a lost answer cannot be
-            # recovered; re-sending could create a second one. Say so instead.
-            error = ambiguous.error
-            error.message = (
-                f"{error.message} The download resource may have been created, but the API "
-                "offers no way to find it, so the request was not sent again. Creating another "
-                "is safe; the first, if any, is simply unused."
-            )
-            error.args = (error.message,)
-            raise error from None
-        return Download.from_api(expect_resource(answer, "POST /v0/catalogs/download", "download resource"))
+
+        def send() -> Operation[Download]:
+            body = {"catalog_ids": catalogs, "order_item_ids": items}
+            answer = yield from self._base.request("POST", "/v0/catalogs/download", json_body=body, idempotent=False)
+            return Download.from_api(expect_resource(answer, "POST /v0/catalogs/download", "download resource"))
+
+        # Download resources cannot be listed, so a lost answer cannot be recovered (find=None);
+        # re-sending could create a second one. Say so instead.
+        return (yield from create_once(send, None, self._base.config.retry, _unrecoverable))
 
     def get(self, download_id: str, deadline: float | None = None) -> Operation[Download]:
         path = f"/v0/catalogs/download/{path_segment(download_id, 'download_id')}"
-        answer = yield from self._base.request("GET", path, deadline=deadline)
-        return Download.from_api(expect_resource(answer, f"GET {path}", "download resource"))
+        return self._base.get_resource(path, Download.from_api, "download resource", deadline=deadline)
 
     def wait(self, download_id: str, timeout: float | None, on_event: EventCallback | None) -> Operation[Download]:
         download_id = check_id(download_id, "download_id")
         path_segment(download_id, "download_id")  # refuse a bad id before the first event
         timeout = check_wait_timeout(timeout)
         check_callback(on_event)
-        emit(on_event, Started(subject=download_id))
-        previous: Download | None = None
-        deadline = deadline_after(timeout)  # fixed before the first poll
-        intervals = self._schedule.intervals(deadline=deadline)
-        while True:
-            try:
-                download = yield from self.get(download_id, deadline)
-            except DeadlineReached as reached:
-                status = str(previous.status) if previous else "unknown"
-                raise WaitTimeoutError(
-                    f"Download {download_id} has no signed URL after {timeout:g} s (status {status}; "
-                    f"the last poll failed: {reached.error}). Wait longer (timeout=) or check it later "
-                    "with downloads.get().",
-                    resources={download_id: status},
-                ) from reached.error
-            if previous is None or previous.status.raw != download.status.raw:
-                emit(
-                    on_event,
-                    StateChanged(
-                        subject=download_id,
-                        status=str(download.status),
-                        previous=str(previous.status) if previous else None,
-                    ),
-                )
-            previous = download
-            if download.status.is_failure:
-                raise DownloadFailedError(
-                    f"Download {download_id} failed. Create a new download resource; if it fails "
-                    "again, contact Pixxel support with this id.",
-                    resource_id=download_id,
-                )
-            # Only a known SUCCESS with a URL is ready: an unknown status never counts as
-            # success, whatever else the answer holds.
-            if download.status.is_success and download.signed_url:
-                if not download.signed_url.startswith(("https://", "http://")):
-                    where = f"GET /v0/catalogs/download/{download_id}"
-                    raise malformed(where, "status success and a signed_url that is not an http(s) URL")
-                emit(on_event, Finished(subject=download_id, detail="signed URL ready"))
-                return download
-            sleep = next(intervals, None)
-            if sleep is None:
-                raise WaitTimeoutError(
-                    f"Download {download_id} has no signed URL after {timeout or 0:g} s "
-                    f"(status {download.status}). Wait longer (timeout=) or check it later "
-                    "with downloads.get().",
-                    resources={download_id: str(download.status)},
-                )
-            yield Sleep(sleep)
+
+        def poll(pending: list[str], deadline: float | None) -> Operation[dict[str, Download]]:
+            download = yield from self.get(download_id, deadline)
+            # Only a known SUCCESS with a URL is ready: an unknown status never counts as success.
+            url = download.signed_url if download.status.is_success else None
+            if url and not url.startswith(("https://", "http://")):
+                where = f"GET /v0/catalogs/download/{download_id}"
+                raise malformed(where, "status success and a signed_url that is not an http(s) URL")
+            return {download_id: download}
+
+        def timed_out(last: dict[str, Download], cause: str) -> WaitTimeoutError:
+            status = str(last[download_id].status) if download_id in last else "unknown"
+            return WaitTimeoutError(
+                f"Download {download_id} has no signed URL after {timeout or 0:g} s (status {status}).{cause} "
+                "Wait longer (timeout=) or check it later with downloads.get().",
+                resources={download_id: status},
+            )
+
+        latest = yield from wait_until_final(
+            [download_id],
+            poll,
+            done=lambda d: d.status.is_failure or d.ready,
+            schedule=self._schedule,
+            timeout=timeout,
+            on_event=on_event,
+            timed_out=timed_out,
+            finished_detail=lambda d: "signed URL ready",
+        )
+        download = latest[download_id]
+        if download.status.is_failure:
+            raise DownloadFailedError(
+                f"Download {download_id} failed. Create a new download resource; if it fails "
+                "again, contact Pixxel support with this id.",
+                resource_id=download_id,
+            )
+        return download
 
 
-class Downloads:
+def _unrecoverable(error: PixxelError) -> PixxelError:
+    """A create whose answer was lost, for a resource the API cannot list."""
+    error.message = (
+        f"{error.message} The download resource may have been created, but the API "
+        "offers no way to find it, so the request was not sent again. Creating another "
+        "is safe; the first, if any, is simply unused."
+    )
+    error.args = (error.message,)
+    return error
+
+
+class Downloads(Facade):
     """``client.downloads``: create download resources and wait for their signed URL.
 
     Example:
@@ -121,9 +109,7 @@ class Downloads:
         >>> download.expires_at  # doctest: +SKIP
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = DownloadOperations(client, client._poll_schedule)
+    operations = DownloadOperations
 
     def create(self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None) -> Download:
         """Ask for a download resource for catalogs or order items (exactly one of the two).
@@ -159,7 +145,8 @@ class Downloads:
         """Poll until the signed URL is set; return the ready download.
 
         ``timeout`` counts from the call, retries of a failing poll included;
-        ``None`` waits without a limit.
+        ``None`` waits without a limit. Events as for :meth:`Deliveries.wait`
+        (``Finished`` once the signed URL is there).
 
         Raises:
             DownloadFailedError: the resource ended failed.
@@ -169,28 +156,10 @@ class Downloads:
         return self._client._run(self._ops.wait(download_id, timeout, on_event))
 
 
-class AsyncDownloads:
-    """``async_client.downloads``: the awaitable twin of :class:`Downloads`."""
+class AsyncDownloads(Facade):
+    """``async_client.downloads``: :class:`Downloads`, awaited (``create``, ``get``, ``wait``)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = DownloadOperations(client, client._poll_schedule)
-
-    async def create(
-        self, catalog_ids: Sequence[str] | None = None, order_item_ids: Sequence[str] | None = None
-    ) -> Download:
-        """Ask for a download resource (see :meth:`Downloads.create`)."""
-        return await self._client._run(self._ops.create(catalog_ids, order_item_ids))
-
-    async def get(self, download_id: str) -> Download:
-        """The download resource's current state."""
-        return await self._client._run(self._ops.get(download_id))
-
-    async def wait(
-        self,
-        download_id: str,
-        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
-        on_event: EventCallback | None = None,
-    ) -> Download:
-        """Poll until the signed URL is set (see :meth:`Downloads.wait`)."""
-        return await self._client._run(self._ops.wait(download_id, timeout, on_event))
+    operations = DownloadOperations
+    create = awaitable(Downloads.create)
+    get = awaitable(Downloads.get)
+    wait = awaitable(Downloads.wait)

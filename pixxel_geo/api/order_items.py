@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from pixxel_geo.api._answers import expect_resource
-from pixxel_geo.api._paging import paginate
+from pixxel_geo.api._paging import paged
 from pixxel_geo.api._steps import Operation
-from pixxel_geo.api._validate import path_segment
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.facade import Facade, async_iterable, awaitable
 from pixxel_geo.api.models import OrderItem
+from pixxel_geo.api.validate import path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncOrderItems", "OrderItemOperations", "OrderItems"]
 
@@ -56,30 +55,24 @@ class OrderItemOperations:
         self._base = base
 
     def list(self, query: dict[str, Any], page_size: int | None) -> Operation[None]:
-        def fetch(offset: int, limit: int) -> Operation[Any]:
-            return self._base.request("GET", "/v0/order-items", params={**query, "offset": offset, "limit": limit})
-
-        yield from paginate(
-            fetch, "order_items", OrderItem.from_api, page_size=page_size, max_items=None,
-            where="GET /v0/order-items", what="order item",
+        return paged(
+            self._base, "GET", "/v0/order-items", "order_items", OrderItem.from_api,
+            what="order item", page_size=page_size, params=query,
         )  # fmt: skip
 
     def get(self, order_item_id: str) -> Operation[OrderItem]:
         path = f"/v0/order-items/{path_segment(order_item_id, 'order_item_id')}"
-        answer = yield from self._base.request("GET", path)
-        return OrderItem.from_api(expect_resource(answer, f"GET {path}", "order item"))
+        return self._base.get_resource(path, OrderItem.from_api, "order item")
 
 
-class OrderItems:
+class OrderItems(Facade):
     """``client.order_items``: list (all pages) and get order items.
 
     Example:
         >>> [item.id for item in client.order_items.list(status="FULFILLED")]  # doctest: +SKIP
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = OrderItemOperations(client)
+    operations = OrderItemOperations
 
     def list(self, **filters: Any) -> Iterator[OrderItem]:
         """Iterate over order items. Filters: user_id, type, status, order_ids, created_by,
@@ -102,17 +95,9 @@ class OrderItems:
         return self._client._run(self._ops.get(order_item_id))
 
 
-class AsyncOrderItems:
-    """``async_client.order_items``: the awaitable twin of :class:`OrderItems`."""
+class AsyncOrderItems(Facade):
+    """``async_client.order_items``: :class:`OrderItems`, asynchronous (``async for`` over ``list``, ``await get``)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = OrderItemOperations(client)
-
-    def list(self, **filters: Any) -> AsyncIterator[OrderItem]:
-        """Iterate (``async for``) over order items (see :meth:`OrderItems.list`)."""
-        return self._client._iterate(self._ops.list(_query(filters), None))
-
-    async def get(self, order_item_id: str) -> OrderItem:
-        """One order item by id."""
-        return await self._client._run(self._ops.get(order_item_id))
+    operations = OrderItemOperations
+    list = async_iterable(OrderItems.list)
+    get = awaitable(OrderItems.get)

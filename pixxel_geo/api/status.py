@@ -36,6 +36,8 @@ class Status:
         ('SUCCESS', 'successful', True)
         >>> DeliveryStatus("ARCHIVED").value, DeliveryStatus("ARCHIVED").is_final
         ('UNKNOWN', False)
+        >>> s == "SUCCESS", s == DeliveryStatus("SUCCESS"), hash(s) == hash("SUCCESS")
+        (True, True, True)
     """
 
     KNOWN: ClassVar[frozenset[str]] = frozenset()
@@ -71,14 +73,26 @@ class Status:
         return self.value == "UNKNOWN"
 
     def __eq__(self, other: object) -> bool:
+        """Equal to a status of the same kind that means the same: the same canonical ``value``, and for
+        two unknown statuses the same ``raw`` text (``ARCHIVING`` is not ``EXPIRED``); equal to a string
+        that is its canonical ``value`` (``status == "SUCCESS"``), never when unknown.
+
+        Equal objects hash equal (both hash the canonical ``value``), so statuses and their names mix
+        in sets and dict keys. A string is not normalised for the comparison (``"success"`` is not
+        ``"SUCCESS"``): compare with the canonical name, or use :attr:`is_success` and friends.
+        """
         if isinstance(other, Status):
-            return type(other) is type(self) and other.value == self.value
+            return (
+                type(other) is type(self)
+                and other.value == self.value
+                and (not self.is_unknown or other.raw == self.raw)
+            )
         if isinstance(other, str):
-            return self.value == type(self)(other).value and not self.is_unknown
+            return not self.is_unknown and other == self.value
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.value))
+        return hash(self.value)
 
     def __str__(self) -> str:
         return self.value if not self.is_unknown else f"UNKNOWN({self.raw!r})"

@@ -6,15 +6,15 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from pixxel_geo.api._answers import expect_items, expect_resource
-from pixxel_geo.api._base import AmbiguousRequestError
-from pixxel_geo.api._steps import Operation, Sleep
-from pixxel_geo.api._validate import check_id, check_store_type, path_segment
+from pixxel_geo.api._creating import create_once
+from pixxel_geo.api._steps import Operation
 from pixxel_geo.api.errors import InvalidInputError
+from pixxel_geo.api.facade import Facade, awaitable
 from pixxel_geo.api.models import Store
+from pixxel_geo.api.validate import check_id, check_store_type, path_segment
 
 if TYPE_CHECKING:
     from pixxel_geo.api._base import BaseClient
-    from pixxel_geo.api.client import AsyncClient, Client
 
 __all__ = ["AsyncStores", "StoreOperations", "Stores"]
 
@@ -29,69 +29,27 @@ class StoreOperations:
         body = yield from self._base.request("GET", "/v0/stores")
         return [Store.from_api(s) for s in expect_items(body, "stores", "GET /v0/stores", "store")]
 
-    def create(
-        self,
-        name: str,
-        type: str,
-        bucket: str,
-        region: str,
-        secrets: dict[str, str],
-        path_prefix: str | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> Operation[Store]:
-        configs: dict[str, Any] = {
-            "bucket": check_id(bucket, "bucket"),
-            "region": check_id(region, "region"),
-        }
-        if path_prefix is not None and not isinstance(path_prefix, str):
-            raise InvalidInputError(f"path_prefix must be a string such as 'pixxel/', got {path_prefix!r}.")
-        if path_prefix:
-            configs["path_prefix"] = path_prefix
-        if labels is not None and not (
-            isinstance(labels, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
-        ):
-            raise InvalidInputError(f"labels must be a dict of strings such as {{'team': 'geo'}}, got {labels!r}.")
-        if not isinstance(secrets, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
-        ):
-            raise InvalidInputError(
-                "secrets must be a dict of strings, e.g. {'access_key_id': ..., 'secret_access_key': ...}."
-            )
-        body: dict[str, Any] = {
-            "name": check_id(name, "name"),
-            "type": check_store_type(type),
-            "configs": configs,
-            "secrets": secrets,
-        }
-        if labels:
-            body["labels"] = {str(k): str(v) for k, v in labels.items()}
-        # No idempotency key: after an ambiguous failure, look for a store the attempt made
-        # (names are unique in a workspace) before sending the POST again.
-        attempts = self._base.config.retry.max_attempts
-        for attempt in range(attempts):
-            try:
-                answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
-            except AmbiguousRequestError as ambiguous:
-                stores = yield from self.list()
-                # Compare with what was sent (stripped), not the raw arguments.
-                made = next(
-                    (s for s in stores if s.name == body["name"] and s.configs.bucket == configs["bucket"]), None
-                )
-                if made is not None:
-                    return made
-                if attempt + 1 >= attempts:
-                    raise ambiguous.error from None
-                yield Sleep(self._base.config.retry.delay(attempt))
-                continue
+    def create(self, body: dict[str, Any]) -> Operation[Store]:
+        """Create the store ``body`` describes (checked by :meth:`Stores.create`), without duplicates."""
+
+        def send() -> Operation[Store]:
+            answer = yield from self._base.request("POST", "/v0/stores", json_body=body, idempotent=False)
             return Store.from_api(expect_resource(answer, "POST /v0/stores", "store"))
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def find() -> Operation[Store | None]:
+            # Names are unique in a workspace; compare with what was sent (stripped), not the arguments.
+            stores = yield from self.list()
+            bucket = body["configs"]["bucket"]
+            return next((s for s in stores if s.name == body["name"] and s.configs.bucket == bucket), None)
+
+        return (yield from create_once(send, find, self._base.config.retry))
 
     def delete(self, store_id: str) -> Operation[None]:
         yield from self._base.request("DELETE", f"/v0/stores/{path_segment(store_id, 'store_id')}", decode=False)
         return None
 
 
-class Stores:
+class Stores(Facade):
     """``client.stores``: list, create and delete stores.
 
     Example:
@@ -99,9 +57,7 @@ class Stores:
         ...                              {"access_key_id": "…", "secret_access_key": "…"})
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._ops = StoreOperations(client)
+    operations = StoreOperations
 
     def list(self) -> builtins.list[Store]:
         """All stores of the workspace (their secrets are never returned).
@@ -130,7 +86,34 @@ class Stores:
         Raises:
             InvalidInputError: a bad type, empty bucket or region, non-string secrets.
         """
-        return self._client._run(self._ops.create(name, type, bucket, region, secrets, path_prefix, labels))
+        configs: dict[str, Any] = {
+            "bucket": check_id(bucket, "bucket"),
+            "region": check_id(region, "region"),
+        }
+        if path_prefix is not None and not isinstance(path_prefix, str):
+            raise InvalidInputError(f"path_prefix must be a string such as 'pixxel/', got {path_prefix!r}.")
+        if path_prefix:
+            configs["path_prefix"] = path_prefix
+        if labels is not None and not (
+            isinstance(labels, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
+        ):
+            raise InvalidInputError(f"labels must be a dict of strings such as {{'team': 'geo'}}, got {labels!r}.")
+        if not isinstance(secrets, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
+        ):
+            raise InvalidInputError(
+                "secrets must be a dict of strings, e.g. {'access_key_id': ..., 'secret_access_key': ...}."
+            )
+        body: dict[str, Any] = {
+            "name": check_id(name, "name"),
+            "type": check_store_type(type),
+            "configs": configs,
+            "secrets": secrets,
+        }
+        if labels:
+            body["labels"] = {str(k): str(v) for k, v in labels.items()}
+
+        return self._client._run(self._ops.create(body))
 
     def delete(self, store_id: str) -> None:
         """Delete a store.
@@ -147,30 +130,10 @@ class Stores:
         return self._client._run(self._ops.delete(store_id))
 
 
-class AsyncStores:
-    """``async_client.stores``: the awaitable twin of :class:`Stores`."""
+class AsyncStores(Facade):
+    """``async_client.stores``: :class:`Stores`, awaited (``list``, ``create``, ``delete``)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._ops = StoreOperations(client)
-
-    async def list(self) -> builtins.list[Store]:
-        """All stores of the workspace."""
-        return await self._client._run(self._ops.list())
-
-    async def create(
-        self,
-        name: str,
-        type: str,
-        bucket: str,
-        region: str,
-        secrets: dict[str, str],
-        path_prefix: str | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> Store:
-        """Create a store (see :meth:`Stores.create`)."""
-        return await self._client._run(self._ops.create(name, type, bucket, region, secrets, path_prefix, labels))
-
-    async def delete(self, store_id: str) -> None:
-        """Delete a store."""
-        return await self._client._run(self._ops.delete(store_id))
+    operations = StoreOperations
+    list = awaitable(Stores.list)
+    create = awaitable(Stores.create)
+    delete = awaitable(Stores.delete)

@@ -3,18 +3,47 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 import pixxel_geo as px
+from pixxel_geo.api.clock import Clock
 
 TOKEN = "pat_S3CR3T-token-value-0123456789"
 BASE = "https://api.test.invalid"
 FAST_RETRY = px.RetryPolicy(max_attempts=4, backoff_base=0.0, backoff_cap=0.0)
 FAST_POLL = px.PollSchedule(first=0.001, factor=1.0, cap=0.001)
+C = TypeVar("C", px.Client, px.AsyncClient)
+
+
+class FakeClock(Clock):
+    """A clock that moves only when the client sleeps on it (or a test moves ``now``); it records the sleeps."""
+
+    def __init__(self) -> None:
+        self.now_value = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.now_value
+
+    def wall(self) -> float:
+        return 1_700_000_000.0 + self.now_value
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now_value += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock :func:`make_client`'s clients run on: no test of the core waits for real."""
+    return FakeClock()
 
 
 class Recorder:
@@ -36,20 +65,20 @@ def envelope(status: int, code: str, message: str, **headers: str) -> httpx.Resp
     return httpx.Response(status, json={"error": {"code": code, "message": message}}, headers=headers)
 
 
+def _build(kind: type[C], handler: Callable[[httpx.Request], httpx.Response], clock: FakeClock, **kwargs: Any):
+    """A ``kind`` client answered by ``handler`` through a mock transport, on the fake clock."""
+    recorder = Recorder(handler)
+    defaults = {"api_key": TOKEN, "retry": FAST_RETRY, "poll_schedule": FAST_POLL, "clock": clock}
+    client = kind(base_url=BASE, transport=httpx.MockTransport(recorder), **{**defaults, **kwargs})
+    return client, recorder
+
+
 @pytest.fixture
-def make_client() -> Callable[..., tuple[px.Client, Recorder]]:
+def make_client(clock: FakeClock) -> Iterator[Callable[..., tuple[px.Client, Recorder]]]:
     clients: list[px.Client] = []
 
     def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> tuple[px.Client, Recorder]:
-        recorder = Recorder(handler)
-        client = px.Client(
-            api_key=kwargs.pop("api_key", TOKEN),
-            base_url=BASE,
-            transport=httpx.MockTransport(recorder),
-            retry=kwargs.pop("retry", FAST_RETRY),
-            poll_schedule=kwargs.pop("poll_schedule", FAST_POLL),
-            **kwargs,
-        )
+        client, recorder = _build(px.Client, handler, clock, **kwargs)
         clients.append(client)
         return client, recorder
 
@@ -59,17 +88,5 @@ def make_client() -> Callable[..., tuple[px.Client, Recorder]]:
 
 
 @pytest.fixture
-def make_async_client() -> Callable[..., tuple[px.AsyncClient, Recorder]]:
-    def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> tuple[px.AsyncClient, Recorder]:
-        recorder = Recorder(handler)
-        client = px.AsyncClient(
-            api_key=kwargs.pop("api_key", TOKEN),
-            base_url=BASE,
-            transport=httpx.MockTransport(recorder),
-            retry=kwargs.pop("retry", FAST_RETRY),
-            poll_schedule=kwargs.pop("poll_schedule", FAST_POLL),
-            **kwargs,
-        )
-        return client, recorder
-
-    return make
+def make_async_client(clock: FakeClock) -> Callable[..., tuple[px.AsyncClient, Recorder]]:
+    return lambda handler, **kwargs: _build(px.AsyncClient, handler, clock, **kwargs)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -57,32 +55,9 @@ def test_download_with_unknown_status_is_not_ready(make_client):
         client.downloads.wait("dl", timeout=0.05)
 
 
-class FakeClock:
-    """``time.monotonic`` and ``time.sleep`` that only move when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(time, "monotonic", fake.monotonic)
-    monkeypatch.setattr(time, "sleep", fake.sleep)
-    return fake
-
-
 def test_wait_deadline_is_taken_before_the_first_poll(make_client, clock):
     def slow_poll(request: httpx.Request) -> httpx.Response:
-        clock.now += 10  # the first poll alone takes longer than the timeout
+        clock.now_value += 10  # the first poll alone takes longer than the timeout
         return httpx.Response(200, json={"id": "dl", "status": "in_progress"})
 
     client, rec = make_client(slow_poll)

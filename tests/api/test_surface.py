@@ -17,6 +17,15 @@ def test_all_is_sorted_and_resolvable():
         assert hasattr(px, name), name
 
 
+RESOURCES = [
+    (stores.Stores, stores.AsyncStores),
+    (catalogs.Catalogs, catalogs.AsyncCatalogs),
+    (order_items.OrderItems, order_items.AsyncOrderItems),
+    (deliveries.Deliveries, deliveries.AsyncDeliveries),
+    (downloads.Downloads, downloads.AsyncDownloads),
+]
+
+
 def _public_methods(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(member)
@@ -26,14 +35,7 @@ def _public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 
 def test_sync_and_async_resources_have_identical_signatures():
-    pairs = [
-        (stores.Stores, stores.AsyncStores),
-        (catalogs.Catalogs, catalogs.AsyncCatalogs),
-        (order_items.OrderItems, order_items.AsyncOrderItems),
-        (deliveries.Deliveries, deliveries.AsyncDeliveries),
-        (downloads.Downloads, downloads.AsyncDownloads),
-    ]
-    for sync_cls, async_cls in pairs:
+    for sync_cls, async_cls in RESOURCES:
         sync_methods, async_methods = _public_methods(sync_cls), _public_methods(async_cls)
         assert sync_methods.keys() == async_methods.keys(), sync_cls
         for name, signature in sync_methods.items():
@@ -86,3 +88,26 @@ def test_lazy_imagery_names_resolve_to_functions():
         "spectrum",
     ):
         assert callable(getattr(px, name)) and inspect.isfunction(getattr(px, name)), name
+
+
+def test_the_core_client_has_no_download_and_px_client_extends_it():
+    """``pixxel_geo.api`` speaks the API only (the QGIS plugin vendors it); ``px.Client`` adds download."""
+    from pixxel_geo import api
+
+    assert not hasattr(api.Client, "download") and not hasattr(api.AsyncClient, "download")
+    assert issubclass(px.Client, api.Client) and issubclass(px.AsyncClient, api.AsyncClient)
+    assert inspect.iscoroutinefunction(px.AsyncClient.download)
+    with px.Client(api_key="k", base_url="http://127.0.0.1:9") as client:
+        clone = px.Client.from_config(client.config)
+        assert type(clone) is px.Client and isinstance(clone, api.Client)
+        clone.close()
+
+
+def test_async_resources_are_the_sync_methods_awaited():
+    """One body per resource method: the async facade's methods wrap the sync ones (same signature and doc)."""
+    for sync_cls, async_cls in RESOURCES:
+        for name in _public_methods(async_cls):
+            twin = getattr(async_cls, name)
+            assert twin.__wrapped__ is getattr(sync_cls, name) and twin.__doc__ == getattr(sync_cls, name).__doc__
+            iterates = name in {"search"} or (name == "list" and async_cls is order_items.AsyncOrderItems)
+            assert inspect.iscoroutinefunction(twin) is not iterates, f"{async_cls.__name__}.{name}"

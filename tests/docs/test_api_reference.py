@@ -98,3 +98,13 @@ def test_rendered_pages_are_checked_for_missing_and_private_names() -> None:
     assert hook.check_rendered('<h2 id="pixxel_geo.x.f"></h2><h3 id="pixxel_geo.x._g"></h3>', page) == [
         "private pixxel_geo.x._g is rendered"
     ]
+
+
+def test_client_is_documented_with_download_and_the_core_methods_it_inherits() -> None:
+    top = next(p for p in PAGES if p.module == "pixxel_geo")
+    client = next(e for e in top.entries if e.name == "Client")
+    assert {"__init__", "ping", "close", "from_config"} <= set(client.inherited)
+    assert "download" not in client.inherited  # its own member, rendered anyway
+    assert "inherited_members: [__init__," in hook.render(top)
+    core = next(p for p in PAGES if p.module == "pixxel_geo.api")
+    assert next(e for e in core.entries if e.name == "Client").inherited == ()
