@@ -71,8 +71,17 @@ class PixxelFileSystem(AbstractFileSystem):
         super().__init__(api_key=api_key, base_url=base_url, session=session, **storage_options)
         self.api_key = api_key
         self.base_url = base_url
-        self.session = session or default_session()
+        self._session = session
         self._client: Any = None
+
+    @property
+    def session(self) -> IOSession:
+        """The caches and pools used: the one given, else the process's default *now*.
+
+        fsspec shares an instance among callers with the same arguments: one made without a
+        session follows :func:`~pixxel_geo.io.session.set_default_session`.
+        """
+        return self._session if self._session is not None else default_session()
 
     def __reduce__(self) -> Any:
         # Rebuild from the plain arguments only: no live client crosses a pickle.

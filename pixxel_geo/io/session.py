@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 import uuid
@@ -103,10 +102,9 @@ class IOSession:
         self._live_archives: weakref.WeakSet[Any] = weakref.WeakSet()
         self._key_locks: dict[Any, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._http: httpx.Client | None = None
-        self._ranges: ThreadPoolExecutor | None = None
-        self._readahead: ThreadPoolExecutor | None = None
-        self._pid = os.getpid()
+        self._pools = _Pools()
+        # Pools and clients are released when the session is closed, collected, or at exit.
+        self._finalizer = weakref.finalize(self, _release, self.clients, self._pools)
         _sessions[self.token] = self
 
     def __repr__(self) -> str:
@@ -168,43 +166,37 @@ class IOSession:
     def http_client(self) -> httpx.Client:
         """The session's HTTP connection pool (range requests of every reader)."""
         with self._lock:
-            if self._http is None:
+            if self._pools.http is None:
                 s = self.settings
-                self._http = httpx.Client(
+                self._pools.http = httpx.Client(
                     timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout),
                     limits=httpx.Limits(
                         max_connections=s.max_connections, max_keepalive_connections=s.max_keepalive_connections
                     ),
                     follow_redirects=True,
                 )
-            return self._http
+            return self._pools.http
 
     def range_executor(self) -> ThreadPoolExecutor:
         """The threads that fetch the ranges of one read in parallel."""
         with self._lock:
-            if self._ranges is None:
-                self._ranges = ThreadPoolExecutor(self.settings.range_threads, thread_name_prefix="pixxel-range")
-            return self._ranges
+            if self._pools.ranges is None:
+                self._pools.ranges = ThreadPoolExecutor(self.settings.range_threads, thread_name_prefix="pixxel-range")
+            return self._pools.ranges
 
     def readahead_executor(self) -> ThreadPoolExecutor:
         """The threads that fetch tiles ahead (a tile fetch waits on range fetches, so not those)."""
         with self._lock:
-            if self._readahead is None:
-                self._readahead = ThreadPoolExecutor(
+            if self._pools.readahead is None:
+                self._pools.readahead = ThreadPoolExecutor(
                     self.settings.readahead_threads, thread_name_prefix="pixxel-tile-ahead"
                 )
-            return self._readahead
+            return self._pools.readahead
 
     def close(self) -> None:
-        """Close the pools (made again if the session is used after) and empty the caches."""
+        """Close the pools and the API clients it made (made again if the session is used after); empty the caches."""
         with self._lock:
-            http, ranges, readahead = self._http, self._ranges, self._readahead
-            self._http = self._ranges = self._readahead = None
-        if http is not None and self._pid == os.getpid():
-            http.close()
-        for pool in (ranges, readahead):
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            _release(self.clients, self._pools)
         self.clear()
 
     def _after_fork(self) -> None:
@@ -212,12 +204,39 @@ class IOSession:
         # never be released, its pools' threads and sockets are not the child's.
         self._lock = threading.Lock()
         self._key_locks = {}
-        self._http = self._ranges = self._readahead = None
-        self._pid = os.getpid()
+        self._pools.http = self._pools.ranges = self._pools.readahead = None
+        self._pools.pid = os.getpid()
         for cache in self.all_caches():
             cache.after_fork()
+        self.clients.clear()  # their connections are the parent's: the child makes its own
         for archive in list(self._live_archives):
             archive._after_fork()
+
+
+class _Pools:
+    """A session's pools, apart from it so that its finalizer can release them."""
+
+    def __init__(self) -> None:
+        self.http: httpx.Client | None = None
+        self.ranges: ThreadPoolExecutor | None = None
+        self.readahead: ThreadPoolExecutor | None = None
+        self.pid = os.getpid()
+
+
+def _release(clients: LRU[Any, Any], pools: _Pools) -> None:
+    """Close the clients and pools a session made (in the process that made them only)."""
+    http, ranges, readahead = pools.http, pools.ranges, pools.readahead
+    pools.http = pools.ranges = pools.readahead = None
+    if pools.pid != os.getpid():
+        return
+    for client in clients.values():
+        client.close()
+    clients.clear()
+    if http is not None:
+        http.close()
+    for pool in (ranges, readahead):
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 _sessions: weakref.WeakValueDictionary[str, IOSession] = weakref.WeakValueDictionary()
@@ -294,11 +313,4 @@ def _after_fork_in_child() -> None:
         session._after_fork()
 
 
-def _close_at_exit() -> None:
-    for session in list(_sessions.values()):
-        if session._pid == os.getpid() and session._http is not None:
-            session._http.close()
-
-
 os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_close_at_exit)
