@@ -101,6 +101,14 @@ class StaticURLSource:
         return f"StaticURLSource({redact_url(self.url)!r})"
 
 
+def _close_shared_pools() -> None:
+    """Close the default session's pools and clients (the QGIS plugin calls this as it unloads).
+
+    Kept for the plugin; new code calls ``default_session().close()``.
+    """
+    default_session().close()
+
+
 def coalesce_ranges(
     ranges: Sequence[tuple[int, int]], gap: int = MERGE_GAP, max_part: int = MAX_PART
 ) -> list[tuple[int, int]]:
