@@ -37,6 +37,8 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from fsspec.spec import AbstractFileSystem
+
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.archive import ResolvedSource, ZipArchive, archive_for
@@ -94,7 +96,9 @@ def _import_gcsfs() -> Any:
     return gcsfs
 
 
-def filesystem_for(url: str, storage_options: dict[str, Any] | None = None, session: IOSession | None = None) -> Any:
+def filesystem_for(
+    url: str, storage_options: dict[str, Any] | None = None, session: IOSession | None = None
+) -> AbstractFileSystem:
     """The fsspec filesystem that reads ``url`` (one per protocol and options, per session).
 
     Args:
@@ -120,9 +124,9 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None, sess
     options.pop(MAX_CONCURRENCY_KEY, None)
     cache_key = (kind, _options_key(options, kind))
     cache = (session or default_session()).store_filesystems
-    fs = cache.get(cache_key)
-    if fs is not None:
-        return fs
+    found = cache.get(cache_key)
+    if found is not None:
+        return found
     endpoint = options.pop("endpoint_url", None)
     if kind == "s3":
         import s3fs
@@ -149,7 +153,8 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None, sess
             options["connection_string"] = ";".join(parts) + ";"
             options.pop("account_name", None)
         fs = adlfs.AzureBlobFileSystem(**options, skip_instance_cache=True)
-    return cache.setdefault(cache_key, fs)
+    shared: AbstractFileSystem = cache.setdefault(cache_key, fs)
+    return shared
 
 
 class StoreObjectSource:
