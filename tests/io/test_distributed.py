@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import pixxel_geo as px
-from pixxel_geo.io import sources
+from pixxel_geo.io import api_sources as sources
 from pixxel_geo.io.session import IOSession
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
