@@ -4,6 +4,7 @@ range server (a child process) for fsspec's scenario trees, which no product has
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import zipfile
@@ -39,6 +40,9 @@ def io_session() -> Iterator[IOSession]:
     finally:
         set_default_session(previous)
         session.close()
+        # What the test left (rasterio datasets among it) goes now, on this thread, not in a
+        # later test's thread: a dataset's own context is re-entered when it is closed.
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
