@@ -128,7 +128,7 @@ class DownloadURLSource(_ClientMixin):
 
 
 class CatalogURLSource(_ClientMixin):
-    """Signed URLs for a catalog (or order item): one download resource made per process.
+    """Signed URLs for a catalog (or order item): one download resource made per session (per process by default).
 
     Args:
         resource_id: the catalog id (or order item id).
