@@ -220,7 +220,7 @@ def test_folder_changes_are_refused(call: str, args: tuple[str, ...]) -> None:
         fs.makedirs("catalogs", exist_ok=True)
 
 
-def test_glob_resolves_the_catalogs_concurrently(sandbox: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_glob_resolves_the_catalogs_concurrently(sandbox: Any, client: Any) -> None:
     """Counted, not timed: each resolution waits (briefly) for a second one to be in flight."""
     import threading
 
