@@ -49,6 +49,9 @@ CORE_MODULES = (
     "io/localserver.py",
     "io/reader.py",
     "io/zipindex.py",
+    # the range reader's pools and caches belong to a session (standard library and httpx)
+    "io/session.py",
+    "io/lru.py",
     # the calibrated VRT the local server makes beside each image (pure Python)
     "io/calibration.py",
     "io/envi.py",

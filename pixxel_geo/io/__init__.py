@@ -12,6 +12,8 @@ from typing import Any
 __all__ = [  # noqa: RUF022  (plainly sorted: tests/api/test_surface.py checks sorted())
     "Calibration",
     "DeflatedMemberWarning",
+    "IOSession",
+    "IOSettings",
     "MultipleProductsError",
     "PixxelFileSystem",
     "QUALITY_FLAGS",
@@ -34,6 +36,8 @@ _WHERE = {
     "QUALITY_FLAGS": "pixxel_geo.io.quality",
     "Calibration": "pixxel_geo.io.calibration",
     "DeflatedMemberWarning": "pixxel_geo.io.zipindex",
+    "IOSession": "pixxel_geo.io.session",
+    "IOSettings": "pixxel_geo.io.session",
     "MultipleProductsError": "pixxel_geo.io.members",
     "UncalibratedWarning": "pixxel_geo.io.calibration",
     "open_quality_mask": "pixxel_geo.io.dataset",

@@ -18,20 +18,20 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import struct
 import threading
 import warnings
-import weakref
 import zlib
-from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from pixxel_geo.api.errors import MemberNotFoundError
 from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.gdal_options import FIRST_HEAD_BYTES, HEAD_BYTES
+from pixxel_geo.io.lru import LRU
 from pixxel_geo.io.prefetch import BandPrefetcher, parse_tile_table, tiff_metadata_end
 from pixxel_geo.io.reader import RangeReader, StaticURLSource, URLSource, redact_url
+from pixxel_geo.io.session import IOSession, IOSettings, default_session
 from pixxel_geo.io.tile_readahead import TileReadAhead, parse_tile_layout
 from pixxel_geo.io.zipindex import (
     LOCAL_HEADER_SIZE,
@@ -43,7 +43,7 @@ from pixxel_geo.io.zipindex import (
     read_central_directory,
 )
 
-__all__ = ["HEAD_BYTES", "MemberFile", "ZipArchive", "archive_for"]
+__all__ = ["HEAD_BYTES", "MAX_ARCHIVES", "MemberFile", "ResolvedSource", "ZipArchive", "archive_for"]
 
 _BLOCK = 64 * 1024
 _MAX_BLOCKS = 64
@@ -71,12 +71,17 @@ class ZipArchive:
 
     Args:
         source: the archive's :class:`~pixxel_geo.io.reader.URLSource`.
-        reader: a ready :class:`RangeReader` (tests); made from ``source`` if omitted.
+        reader: a ready reader (tests); default: ``source.open_reader(session)`` when the
+            source has that method (an object in a cloud store), else a :class:`RangeReader`.
+        session: the caches and pools to use (default: the reader's, else the process's).
     """
 
-    def __init__(self, source: URLSource, *, reader: RangeReader | None = None) -> None:
+    def __init__(
+        self, source: URLSource, *, reader: RangeReader | None = None, session: IOSession | None = None
+    ) -> None:
         self.source = source
-        self.reader = reader or RangeReader(source)
+        self.session: IOSession = session or getattr(reader, "session", None) or default_session()
+        self.reader = reader or _reader_for(source, self.session)
         # Re-entrant: a MemberFile collected (closed) while this thread holds it releases under it.
         self._lock = threading.RLock()
         self._members: dict[str, ZipMember] | None = None
@@ -86,10 +91,13 @@ class ZipArchive:
         self._prefetchers: dict[str, BandPrefetcher | None] = {}
         self._tile_readaheads: dict[str, TileReadAhead | None] = {}
         self._open_files: dict[str, int] = {}
-        _live_archives.add(self)
+        self.session.track_archive(self)
 
-    def _forget_readahead(self) -> None:
-        """Drop read-ahead state and locks (in a forked child, whose parent's threads are gone)."""
+    def _after_fork(self) -> None:
+        """Drop read-ahead state and locks (in a forked child, whose parent's threads are gone).
+
+        Called by the session's one fork hook (:mod:`pixxel_geo.io.session`).
+        """
         self._lock = threading.RLock()
         self._header_locks = {}
         self._prefetchers = {}
@@ -108,10 +116,11 @@ class ZipArchive:
             "offsets": dict(self._data_offsets),
             "heads": heads,
             "size": self.reader.size,
+            "session": self.session,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["source"])  # type: ignore[misc]
+        self.__init__(state["source"], session=state.get("session"))  # type: ignore[misc]
         self._adopt(state)
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
@@ -291,7 +300,9 @@ class ZipArchive:
         try:
             if tiles:
                 layout = parse_tile_layout(read)
-                return TileReadAhead(layout, fetch) if layout is not None else None
+                if layout is None:
+                    return None
+                return TileReadAhead(layout, fetch, self.session.readahead_executor())
             table = parse_tile_table(read)
         except (struct.error, ValueError):
             return None
@@ -366,7 +377,7 @@ class MemberFile(io.RawIOBase):
         self._offset, self.size = archive.data_range(name)
         self._head = archive.head(name)
         self._pos = 0
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._blocks: LRU[int, bytes] = LRU(_MAX_BLOCKS)
         archive._file_opened(name)
 
     def close(self) -> None:
@@ -402,16 +413,14 @@ class MemberFile(io.RawIOBase):
             readahead = self.archive.tile_readahead(self.name)
             data = readahead.read(start, end) if readahead is not None else None
             return data if data is not None else self._fetch([(start, end)])[0]
-        missing = [b for b in range(first, last + 1) if b not in self._blocks]
+        blocks = {b: self._blocks.get(b) for b in range(first, last + 1)}
+        missing = [b for b, blob in blocks.items() if blob is None]
         if missing:
             spans = [(b * _BLOCK, min(self.size, (b + 1) * _BLOCK)) for b in missing]
             for b, blob in zip(missing, self._fetch(spans), strict=True):
-                self._blocks[b] = blob
-        data = b"".join(self._blocks[b] for b in range(first, last + 1))
-        for b in range(first, last + 1):
-            self._blocks.move_to_end(b)
-        while len(self._blocks) > _MAX_BLOCKS:
-            self._blocks.popitem(last=False)
+                blocks[b] = blob
+                self._blocks.put(b, blob)
+        data = b"".join(blocks[b] or b"" for b in range(first, last + 1))
         return data[start - first * _BLOCK : end - first * _BLOCK]
 
     def _fetch(self, spans: list[tuple[int, int]]) -> list[bytes]:
@@ -535,53 +544,55 @@ class DeflatedMemberFile(io.RawIOBase):
         return len(data)
 
 
-MAX_ARCHIVES = 32
-"""Archives :func:`archive_for` keeps (least recently used dropped first): each may hold a
-directory, member heads and, while its rasters are open, read-ahead caches."""
-_archives: OrderedDict[str, ZipArchive] = OrderedDict()
-_archives_lock = threading.Lock()
-_live_archives: weakref.WeakSet[ZipArchive] = weakref.WeakSet()
+MAX_ARCHIVES = IOSettings.max_archives
+"""Archives a session keeps by default (:attr:`~pixxel_geo.io.session.IOSettings.max_archives`)."""
 
 
-def _after_fork_in_child() -> None:
-    # A forked child has only the forking thread: read-ahead futures that the parent's threads
-    # were filling would never complete, and a lock one of them held would never be released.
-    global _archives_lock
-    _archives_lock = threading.Lock()
-    for archive in list(_live_archives):
-        archive._forget_readahead()
+@dataclass(frozen=True)
+class ResolvedSource:
+    """A source made readable: the product archive and the member asked for (if any)."""
+
+    archive: ZipArchive
+    member: str | None = None
+    catalog_id: str | None = None
+    """The catalog, when known (for its STAC item)."""
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+def _reader_for(source: URLSource, session: IOSession) -> RangeReader:
+    open_reader = getattr(source, "open_reader", None)
+    if callable(open_reader):  # an object in a cloud store reads through its SDK, not HTTP
+        reader: RangeReader = open_reader(session)
+        return reader
+    return RangeReader(source, session=session)
 
 
 def _restore_archive(state: dict[str, Any]) -> ZipArchive:
-    archive = archive_for(state["source"])
+    archive = archive_for(state["source"], session=state.get("session"))
     archive._adopt(state)
     return archive
 
 
-def archive_for(source: URLSource) -> ZipArchive:
-    """The process-wide :class:`ZipArchive` for ``source`` (directory read once per process).
+def archive_for(source: URLSource, session: IOSession | None = None) -> ZipArchive:
+    """The session's :class:`ZipArchive` for ``source`` (its directory is read once per session).
 
-    The :data:`MAX_ARCHIVES` most recently used archives are kept. A static URL signed again
-    (same path, new query) gets the same archive, which then reads with the new URL.
+    The session keeps its :attr:`~pixxel_geo.io.session.IOSettings.max_archives` most recently
+    used archives. A static URL signed again (same path, new query) gets the same archive,
+    which then reads with the new URL.
 
     Args:
         source: the archive's URL source.
+        session: whose archives (default: the process's :func:`~pixxel_geo.io.session.default_session`).
 
     Returns:
         A shared archive object keyed by ``source.key``.
+
+    Example:
+        >>> archive_for(StaticURLSource(url)).names()  # doctest: +SKIP
+        ['FF01_…_00501045.tif', ...]
     """
-    with _archives_lock:
-        archive = _archives.get(source.key)
-        if archive is None:
-            archive = _archives[source.key] = ZipArchive(source)
-            while len(_archives) > MAX_ARCHIVES:
-                _archives.popitem(last=False)
-        else:
-            _archives.move_to_end(source.key)
-            if isinstance(source, StaticURLSource) and source.url != getattr(archive.source, "url", source.url):
-                archive.source = source
-                archive.reader.use_source(source)
-        return archive
+    session = session or default_session()
+    archive: ZipArchive = session.archives.get_or_create(source.key, lambda: ZipArchive(source, session=session))
+    if isinstance(source, StaticURLSource) and source.url != getattr(archive.source, "url", source.url):
+        archive.source = source
+        archive.reader.use_source(source)
+    return archive

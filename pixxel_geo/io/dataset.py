@@ -115,8 +115,10 @@ def _rioxarray_metadata(name: str, opener: Any) -> xr.DataArray:
             opened.close()
         return opened
 
+    import xarray as xr
+
     da = contextvars.Context().run(describe)
-    if type(da).__name__ != "DataArray":
+    if not isinstance(da, xr.DataArray):
         raise TypeError(f"expected one raster in {name!r}, got {type(da).__name__}")
     return da
 

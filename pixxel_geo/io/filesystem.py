@@ -5,14 +5,15 @@ Paths:
 - ``pixxel://catalogs/<catalog_id>/`` lists a product's members;
   ``pixxel://catalogs/<catalog_id>/<member>`` is one member.
 - ``pixxel://order-items/<order_item_id>/…`` the same for an order item's archive.
-- ``pixxel://deliveries/<delivery_id>/<member>`` is reserved: the stores layer
-  plugs it in with :func:`register_path_kind`.
+- ``pixxel://deliveries/<delivery_id>/<member>`` is a member of a delivery, read in place
+  from the user's bucket (``store_options=`` reach it; see :mod:`pixxel_geo.io.stores`).
 
-A product path resolves through the API to a download resource (created once per
-catalog per process) and its signed URL; listings come from the zip's central
-directory and members are read by range. Constructor arguments are plain and
-picklable (fsspec rebuilds instances from them on dask workers); the API client is
-the process-wide one for the resolved settings (:func:`~pixxel_geo.io.sources.client_for`).
+A path is taken apart and resolved by :mod:`pixxel_geo.io.resolve` (one table of path
+kinds): a product path resolves through the API to a download resource (created once per
+catalog per session) and its signed URL; listings come from the zip's central directory and
+members are read by range. Constructor arguments are plain and picklable (fsspec rebuilds
+instances from them on dask workers); the caches, pools and API clients are those of the
+filesystem's :class:`~pixxel_geo.io.session.IOSession` (default: the process's).
 
 Example:
     >>> import fsspec
@@ -30,73 +31,20 @@ import fnmatch
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from pixxel_geo.api.errors import InvalidInputError, PixxelError
-from pixxel_geo.io.archive import ZipArchive, archive_for
-from pixxel_geo.io.sources import CatalogURLSource, ResolvedSource, client_for
+from pixxel_geo.io.archive import ZipArchive
+from pixxel_geo.io.resolve import PATH_KINDS, PixxelPath, parse_pixxel_path, path_archive
+from pixxel_geo.io.session import IOSession, default_session
+from pixxel_geo.io.stores import STORE_OPTIONS_KEY
 
-__all__ = ["PixxelFile", "PixxelFileSystem", "PixxelPath", "register_path_kind"]
-
-PathKindResolver = Callable[["PixxelFileSystem", str], ZipArchive]
-"""``resolver(fs, resource_id) -> ZipArchive`` for one kind of top-level folder."""
+__all__ = ["PixxelFile", "PixxelFileSystem", "PixxelPath"]
 
 MAX_CONCURRENT_RESOLUTIONS = 8
 """Products a glob resolves at once (each is a download resource and a central-directory read)."""
-
-
-def _catalog_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
-    client = fs.client
-    return archive_for(CatalogURLSource(resource_id, client.config, client=client))
-
-
-def _order_item_archive(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
-    client = fs.client
-    return archive_for(CatalogURLSource(resource_id, client.config, kind="order_item", client=client))
-
-
-def _deliveries_not_ready(fs: PixxelFileSystem, resource_id: str) -> ZipArchive:
-    # The stores layer registers itself on import (needs s3fs / gcsfs / adlfs as used).
-    from pixxel_geo.io.stores import delivery_archive
-
-    return delivery_archive(fs, resource_id)
-
-
-_kinds: dict[str, PathKindResolver] = {
-    "catalogs": _catalog_archive,
-    "order-items": _order_item_archive,
-    "deliveries": _deliveries_not_ready,
-}
-
-
-def register_path_kind(kind: str, resolver: PathKindResolver) -> None:
-    """Serve ``pixxel://<kind>/<id>/…`` with ``resolver`` (the hook for deliveries).
-
-    Args:
-        kind: the top-level folder name, e.g. ``"deliveries"``.
-        resolver: ``resolver(fs, resource_id) -> ZipArchive``; the archive's URL source
-            may give any range-readable URL (e.g. presigned S3 URLs).
-    """
-    _kinds[kind] = resolver
-
-
-@dataclass(frozen=True)
-class PixxelPath:
-    """A ``pixxel://`` path, taken apart."""
-
-    kind: str
-    """``catalogs``, ``order-items``, ``deliveries``, … or ``""`` for the root."""
-    resource_id: str | None = None
-    member: str | None = None
-    """The member (or folder inside the archive) below the resource, if any."""
-
-    @property
-    def product_root(self) -> str:
-        """The path of the product folder: ``<kind>/<resource_id>``."""
-        return f"{self.kind}/{self.resource_id}"
 
 
 class PixxelFileSystem(AbstractFileSystem):
@@ -105,18 +53,35 @@ class PixxelFileSystem(AbstractFileSystem):
     Args:
         api_key: the API key (default: ``PIXXEL_API_KEY`` or the config file, like ``px.Client``).
         base_url: the API's base URL (default: ``PIXXEL_API_URL`` or the public API).
-        **storage_options: passed to fsspec.
+        session: the caches and pools to use (default: the process's session; pickles as its
+            settings, so a dask worker uses its own).
+        **storage_options: passed to fsspec; ``store_options={...}`` reach a delivery's bucket.
     """
 
     protocol = "pixxel"
     root_marker = ""
     cachable = True
+    kinds: tuple[str, ...] = tuple(PATH_KINDS)
+    """The top-level folders (:data:`~pixxel_geo.io.resolve.PATH_KINDS`)."""
 
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, **storage_options: Any) -> None:
-        super().__init__(api_key=api_key, base_url=base_url, **storage_options)
+    def __init__(
+        self, api_key: str | None = None, base_url: str | None = None, session: IOSession | None = None,
+        **storage_options: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(api_key=api_key, base_url=base_url, session=session, **storage_options)
         self.api_key = api_key
         self.base_url = base_url
+        self._session = session
         self._client: Any = None
+
+    @property
+    def session(self) -> IOSession:
+        """The caches and pools used: the one given, else the process's default *now*.
+
+        fsspec shares an instance among callers with the same arguments: one made without a
+        session follows :func:`~pixxel_geo.io.session.set_default_session`.
+        """
+        return self._session if self._session is not None else default_session()
 
     def __reduce__(self) -> Any:
         # Rebuild from the plain arguments only: no live client crosses a pickle.
@@ -126,15 +91,14 @@ class PixxelFileSystem(AbstractFileSystem):
     def client(self) -> Any:
         """The ``px.Client`` this filesystem asks the API with.
 
-        The process-wide client for its settings, resolved on each use (so a key set in
-        the environment later is picked up), or the caller's client for a filesystem made
-        by :meth:`resolve_source_path`.
+        The session's client for its settings, resolved on each use (so a key set in the
+        environment later is picked up).
         """
         if self._client is not None:
             return self._client
         from pixxel_geo.api.config import resolve_config
 
-        return client_for(resolve_config(api_key=self.api_key, base_url=self.base_url))
+        return self.session.client(resolve_config(api_key=self.api_key, base_url=self.base_url))
 
     # -- paths --------------------------------------------------------------------
 
@@ -168,37 +132,17 @@ class PixxelFileSystem(AbstractFileSystem):
             >>> PixxelFileSystem().resolve_path("pixxel://catalogs/c1/a.tif")
             PixxelPath(kind='catalogs', resource_id='c1', member='a.tif')
         """
-        parts = self._strip_protocol(path).split("/", 2)
-        if parts == [""]:
-            return PixxelPath("")
-        if parts[0] not in _kinds:
-            raise FileNotFoundError(
-                f"pixxel://{'/'.join(parts)}: unknown folder {parts[0]!r}; "
-                f"paths start with one of: {', '.join(sorted(_kinds))}"
-            )
-        resource_id = parts[1] if len(parts) > 1 and parts[1] else None
-        member = parts[2] if len(parts) > 2 and parts[2] else None
-        return PixxelPath(parts[0], resource_id, member)
+        return parse_pixxel_path(path, self.kinds)
 
     def archive(self, path: str | PixxelPath) -> ZipArchive:
-        """The product archive a path points into (shared per process)."""
-        resolved = path if isinstance(path, PixxelPath) else self.resolve_path(path)
-        if resolved.resource_id is None:
-            raise IsADirectoryError(f"pixxel://{resolved.kind} is a folder of products")
-        return _kinds[resolved.kind](self, resolved.resource_id)
+        """The product archive a path points into (shared per session).
 
-    @classmethod
-    def resolve_source_path(cls, url: str, client: Any | None = None) -> ResolvedSource:
-        """A ``pixxel://`` URL as a :class:`~pixxel_geo.io.sources.ResolvedSource`."""
-        if client is None:
-            fs = cls()
-        else:
-            # A private instance: fsspec shares cached ones, whose client must stay theirs.
-            fs = cls(base_url=client.config.base_url, skip_instance_cache=True)
-            fs._client = client
-        resolved = fs.resolve_path(url)
-        catalog_id = resolved.resource_id if resolved.kind == "catalogs" else None
-        return ResolvedSource(fs.archive(resolved), resolved.member, catalog_id)
+        Raises:
+            IsADirectoryError: the path is a folder of products.
+        """
+        resolved = path if isinstance(path, PixxelPath) else self.resolve_path(path)
+        store_options = (self.storage_options or {}).get(STORE_OPTIONS_KEY)
+        return path_archive(resolved, self.client, store_options=store_options, session=self.session)
 
     # -- listing ------------------------------------------------------------------
 
@@ -236,7 +180,7 @@ class PixxelFileSystem(AbstractFileSystem):
         if cached is None:
             resolved = self.resolve_path(path)
             if resolved.kind == "":
-                cached = [{"name": k, "size": 0, "type": "directory"} for k in sorted(_kinds)]
+                cached = [{"name": k, "size": 0, "type": "directory"} for k in sorted(self.kinds)]
             elif resolved.resource_id is None:
                 cached = self._list_products(resolved.kind)
             else:
@@ -379,7 +323,7 @@ class PixxelFileSystem(AbstractFileSystem):
 
     def _resolve_products_of(self, pattern: str) -> None:
         parts = self._strip_protocol(pattern).split("/")
-        if len(parts) < 2 or parts[0] not in _kinds or not any(c in parts[1] for c in "*?["):
+        if len(parts) < 2 or parts[0] not in self.kinds or not any(c in parts[1] for c in "*?["):
             return
         products = [
             entry["name"]

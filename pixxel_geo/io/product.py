@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
@@ -27,32 +25,11 @@ from pixxel_geo.io.archive import ZipArchive
 from pixxel_geo.io.calibration import Calibration, GdalBands, calibration_from
 from pixxel_geo.io.envi import parse_envi_header
 from pixxel_geo.io.members import ProductFiles, choose_product, products_in
-from pixxel_geo.io.sources import ResolvedSource, client_for, resolve_source
+from pixxel_geo.io.resolve import ResolvedSource, resolve_source
 
 __all__ = ["ProductRef", "gdal_bands", "resolve_product"]
 
 log = logging.getLogger(__name__)
-
-_MAX_CACHED = 64
-_calibrations: OrderedDict[str, Calibration] = OrderedDict()
-_stac_items: OrderedDict[str, dict[str, Any]] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _remember(cache: OrderedDict[str, Any], key: str, value: Any) -> None:
-    with _cache_lock:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > _MAX_CACHED:
-            cache.popitem(last=False)
-
-
-def _recall(cache: OrderedDict[str, Any], key: str) -> Any:
-    with _cache_lock:
-        value = cache.get(key)
-        if value is not None:
-            cache.move_to_end(key)
-        return value
 
 
 def gdal_bands(src: Any) -> GdalBands:
@@ -167,13 +144,14 @@ class ProductRef:
 
     def _fetch_stac(self, catalog_id: str) -> dict[str, Any] | None:
         cache_key = f"{self.archive.source.key}\0catalog\0{catalog_id}"
-        cached = _recall(_stac_items, cache_key)
+        cache = self.archive.session.stac_items
+        cached = cache.get(cache_key)
         if cached is not None:
             return dict(cached)
         client = self.client
         if client is None or getattr(client, "closed", False):
             api = getattr(self.archive.source, "_api", None)
-            client = api() if callable(api) else client_for(None)
+            client = api() if callable(api) else self.archive.session.client(None)
         try:
             catalog = client.catalogs.get(catalog_id)
         except PixxelError as exc:
@@ -181,7 +159,7 @@ class ProductRef:
             return None
         item = dict(catalog.details or {})
         if item:
-            _remember(_stac_items, cache_key, item)
+            cache.put(cache_key, item)
         return item or None
 
     def header(self) -> dict[str, str] | None:
@@ -196,12 +174,13 @@ class ProductRef:
             return None
 
     def calibration(self, gdal: GdalBands) -> Calibration:
-        """The product's calibration (cached per product and image).
+        """The product's calibration (kept per product and image in the archive's session).
 
         Args:
             gdal: the image's band metadata (:func:`gdal_bands` of the open image).
         """
-        cached = _recall(_calibrations, self.key)
+        cache = self.archive.session.calibrations
+        cached = cache.get(self.key)
         if cached is not None and cached.count == gdal.count:
             return cached
         files = self._files_quietly()
@@ -214,7 +193,7 @@ class ProductRef:
             product_name=self.name,
             image_name=self.image,
         )
-        _remember(_calibrations, self.key, calibration)
+        cache.put(self.key, calibration)
         return calibration
 
     def require_mask(self) -> str:

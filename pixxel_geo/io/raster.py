@@ -23,7 +23,7 @@ from pixxel_geo.io.archive import ZipArchive
 from pixxel_geo.io.gdal_options import STORE_PREFIXES, vsisubfile_path, vsizip_path, vsizip_store_path
 from pixxel_geo.io.members import choose_product
 from pixxel_geo.io.product import ProductRef, resolve_product
-from pixxel_geo.io.sources import ResolvedSource, resolve_source
+from pixxel_geo.io.resolve import ResolvedSource, resolve_source
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader

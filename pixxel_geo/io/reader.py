@@ -1,11 +1,11 @@
 """Read byte ranges of a file behind a signed URL, re-signing when it expires.
 
-:class:`RangeReader` sends ranged GETs over one process-wide ``httpx.Client``,
-fetches the ranges of one read in parallel, and retries once after a 403 with
-a fresh URL from its :class:`URLSource` (the toolkit's :class:`~pixxel_geo.ranged.ResignOn403`
-flow: many threads hitting the same expiry re-sign once) and after transient failures
-(:class:`~pixxel_geo.ranged.Attempts`). It never sends HEAD: the size comes from a
-suffix range's ``Content-Range``.
+:class:`RangeReader` sends ranged GETs over its session's ``httpx.Client``
+(:class:`~pixxel_geo.io.session.IOSession`), fetches the ranges of one read in parallel,
+and retries once after a 403 with a fresh URL from its :class:`URLSource` (the toolkit's
+:class:`~pixxel_geo.ranged.ResignOn403` flow: many threads hitting the same expiry re-sign once)
+and after transient failures (:class:`~pixxel_geo.ranged.Attempts`). It never sends HEAD: the
+size comes from a suffix range's ``Content-Range``.
 
 A reader pickles as its URL source (ids and configuration), never as a live
 connection or an expiring URL, so dask workers rebuild it and re-sign on
@@ -19,15 +19,12 @@ Example:
 
 from __future__ import annotations
 
-import atexit
 import bisect
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -44,6 +41,7 @@ from pixxel_geo.api.errors import (
 )
 from pixxel_geo.api.redact import redact_url
 from pixxel_geo.api.retry import RetryPolicy
+from pixxel_geo.io.session import IOSession, default_session
 from pixxel_geo.ranged import Attempts, Failure, RenewableURL, ResignOn403, parse_content_range
 
 __all__ = [
@@ -104,37 +102,12 @@ class StaticURLSource:
         return f"StaticURLSource({redact_url(self.url)!r})"
 
 
-# One connection pool and one thread pool per process, created lazily and
-# re-created after a fork (a forked child must not share the parent's sockets).
-_pool_lock = threading.Lock()
-_pool_pid: int | None = None
-_http_client: httpx.Client | None = None
-_executor: ThreadPoolExecutor | None = None
-
-
 def _close_shared_pools() -> None:
-    global _http_client
-    with _pool_lock:
-        if _http_client is not None and _pool_pid == os.getpid():
-            _http_client.close()
-        _http_client = None
+    """Close the default session's pools and clients (the QGIS plugin calls this as it unloads).
 
-
-atexit.register(_close_shared_pools)
-
-
-def _shared_pools() -> tuple[httpx.Client, ThreadPoolExecutor]:
-    global _pool_pid, _http_client, _executor
-    with _pool_lock:
-        if _pool_pid != os.getpid() or _http_client is None or _executor is None:
-            _http_client = httpx.Client(
-                timeout=httpx.Timeout(60.0, connect=10.0),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-                follow_redirects=True,
-            )
-            _executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pixxel-range")
-            _pool_pid = os.getpid()
-        return _http_client, _executor
+    Kept for the plugin; new code calls ``default_session().close()``.
+    """
+    default_session().close()
 
 
 def coalesce_ranges(
@@ -179,6 +152,8 @@ class RangeReader:
         transport: an httpx transport (tests only; not pickled).
         retry: when to try a failed request again (default: the source's client
             configuration's policy, else :class:`~pixxel_geo.api.retry.RetryPolicy`'s defaults).
+        session: whose connection and thread pools to use (default: the process's
+            :func:`~pixxel_geo.io.session.default_session`).
     """
 
     def __init__(
@@ -188,8 +163,10 @@ class RangeReader:
         max_workers: int = DEFAULT_WORKERS,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        session: IOSession | None = None,
     ) -> None:
         self.source = source
+        self.session = session or default_session()
         self.max_workers = max_workers
         if retry is None:
             retry = getattr(getattr(source, "config", None), "retry", None)
@@ -202,10 +179,15 @@ class RangeReader:
         self.requests = 0
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"source": self.source, "max_workers": self.max_workers, "retry": self.retry, "size": self.size}
+        return {
+            "source": self.source, "max_workers": self.max_workers, "retry": self.retry, "size": self.size,
+            "session": self.session,
+        }  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["source"], max_workers=state["max_workers"], retry=state.get("retry"))  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["source"], max_workers=state["max_workers"], retry=state.get("retry"), session=state.get("session")
+        )
         self.size = state["size"]
 
     def __repr__(self) -> str:
@@ -257,7 +239,7 @@ class RangeReader:
             if self._own_client is None:
                 self._own_client = httpx.Client(transport=self._transport)
             return self._own_client
-        return _shared_pools()[0]
+        return self.session.http_client()
 
     # -- requests ---------------------------------------------------------------
 
@@ -413,9 +395,9 @@ class RangeReader:
         return out
 
     def _read_parallel(self, parts: list[tuple[int, int]]) -> list[bytes]:
-        # At most max_workers requests of this read in flight; the pool is shared.
+        # At most max_workers requests of this read in flight; the pool is the session's.
         gate = threading.Semaphore(self.max_workers)
-        pool = _shared_pools()[1]
+        pool = self.session.range_executor()
         futures = []
         for part in parts:
             gate.acquire()

@@ -6,10 +6,10 @@ credentials: the standard environment and config files of each SDK, or explicit
 ``storage_options``. Nothing of them goes to Pixxel's API; the API is asked only for the
 delivery and its store. The zip's central directory is read once, then members by range,
 with the same :class:`~pixxel_geo.io.archive.ZipArchive` machinery as signed URLs (the
-range reader here is an fsspec file instead of HTTP). Measured once against moto,
-gcp-storage-emulator and Azurite (13 MiB product, 32-band 256x256 window): this path took
-0.15 / 0.03 / 0.07 s, GDAL's ``/vsizip//vsis3|vsigs|vsiaz/`` 0.16 / 0.02 / 0.05 s, the same
-pixels; fsspec is kept because it takes the user's ``storage_options`` and pickles to dask.
+range reader here is an fsspec file instead of HTTP). fsspec is used rather than GDAL's
+``/vsizip//vsis3|vsigs|vsiaz/`` (as fast, the same pixels; figures in ``benchmarks/README.md``)
+because it takes the user's ``storage_options`` and pickles to dask. The filesystems and
+archives are kept in the :class:`~pixxel_geo.io.session.IOSession`.
 
 Ways in:
 
@@ -34,25 +34,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from fsspec.spec import AbstractFileSystem
+
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.redact import redact_urls
-from pixxel_geo.io.archive import MAX_ARCHIVES, ZipArchive
-from pixxel_geo.io.sources import ResolvedSource, client_for, register_source_resolver
+from pixxel_geo.io.archive import ResolvedSource, ZipArchive, archive_for
+from pixxel_geo.io.session import IOSession, client_for, default_session
 
 __all__ = [
     "DeliverySource",
     "StoreArchive",
     "StoreObjectSource",
     "StoreRangeReader",
-    "delivery_archive",
     "delivery_location",
     "filesystem_for",
     "resolve_delivery",
+    "store_archive",
 ]
 
 PROTOCOLS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "az", "abfs": "az"}
@@ -62,9 +62,6 @@ MAX_CONCURRENCY_KEY = "max_concurrency"
 """A ``storage_options`` key this module reads (not passed on): 1 sends one range request at a
 time. It defaults to 1 for a GCS endpoint on loopback (gcp-storage-emulator serves one request
 at a time; concurrent ones cost it ~1 s each), and to the library's concurrency otherwise."""
-_lock = threading.Lock()
-_filesystems: dict[tuple[str, str], Any] = {}
-_archives: OrderedDict[str, StoreArchive] = OrderedDict()
 
 
 # Where each SDK finds credentials in the environment: a filesystem made before one of these changed
@@ -99,13 +96,16 @@ def _import_gcsfs() -> Any:
     return gcsfs
 
 
-def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> Any:
-    """The fsspec filesystem that reads ``url`` (one per protocol and options, per process).
+def filesystem_for(
+    url: str, storage_options: dict[str, Any] | None = None, session: IOSession | None = None
+) -> AbstractFileSystem:
+    """The fsspec filesystem that reads ``url`` (one per protocol and options, per session).
 
     Args:
         url: ``s3://bucket/key``, ``gs://bucket/key`` or ``az://container/key``.
         storage_options: passed to s3fs / gcsfs / adlfs (see the module docstring for
             ``endpoint_url``); empty: each SDK's standard credentials.
+        session: whose filesystems (default: the process's session).
 
     Returns:
         An fsspec filesystem.
@@ -123,10 +123,10 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
     options = dict(storage_options or {})
     options.pop(MAX_CONCURRENCY_KEY, None)
     cache_key = (kind, _options_key(options, kind))
-    with _lock:
-        fs = _filesystems.get(cache_key)
-    if fs is not None:
-        return fs
+    cache = (session or default_session()).store_filesystems
+    found = cache.get(cache_key)
+    if found is not None:
+        return found
     endpoint = options.pop("endpoint_url", None)
     if kind == "s3":
         import s3fs
@@ -134,7 +134,7 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
         if endpoint:
             # A new nested dict: the caller's (and the source's, whose key hashes it) stay as given.
             options["client_kwargs"] = {**(options.get("client_kwargs") or {}), "endpoint_url": endpoint}
-        fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)  # this module's cache is the owner
+        fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)  # the session's cache is the owner
     elif kind == "gcs":
         gcsfs = _import_gcsfs()
         if endpoint:
@@ -153,8 +153,8 @@ def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> A
             options["connection_string"] = ";".join(parts) + ";"
             options.pop("account_name", None)
         fs = adlfs.AzureBlobFileSystem(**options, skip_instance_cache=True)
-    with _lock:
-        return _filesystems.setdefault(cache_key, fs)
+    shared: AbstractFileSystem = cache.setdefault(cache_key, fs)
+    return shared
 
 
 class StoreObjectSource:
@@ -177,6 +177,10 @@ class StoreObjectSource:
     def signed_url(self, fresh: bool = False) -> str:
         return self.url
 
+    def open_reader(self, session: IOSession | None = None) -> StoreRangeReader:
+        """The reader of this object (what :class:`~pixxel_geo.io.archive.ZipArchive` reads with)."""
+        return StoreRangeReader(self, session=session)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StoreObjectSource) and other.key == self.key
 
@@ -191,13 +195,21 @@ class StoreRangeReader:
     """Byte ranges of a store object through fsspec (the same interface as ``RangeReader``).
 
     Ranges of one read go out together (``cat_ranges``, concurrent in s3fs / gcsfs / adlfs).
+
+    Args:
+        source: the object.
+        session: whose filesystems (default: the process's session).
+
+    Attributes:
+        bytes_read: bytes fetched by this reader so far (to see that reads are ranges, not the
+            whole object).
     """
 
-    def __init__(self, source: StoreObjectSource) -> None:
+    def __init__(self, source: StoreObjectSource, session: IOSession | None = None) -> None:
         self.source = source
+        self.session = session or default_session()
         self.size: int | None = None
         self.bytes_read = 0
-        """Bytes fetched by this reader so far (to see that reads are ranges, not the whole object)."""
         options = source.storage_options
         endpoint = str(options.get("endpoint_url", ""))
         loopback = "://127.0.0.1" in endpoint or "://localhost" in endpoint
@@ -208,7 +220,7 @@ class StoreRangeReader:
     @property
     def fs(self) -> Any:
         if self._fs is None:
-            self._fs = filesystem_for(self.source.url, self.source.storage_options)
+            self._fs = filesystem_for(self.source.url, self.source.storage_options, self.session)
         return self._fs
 
     @property
@@ -216,10 +228,10 @@ class StoreRangeReader:
         return self.source.url.split("://", 1)[1]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"source": self.source, "size": self.size}
+        return {"source": self.source, "size": self.size, "session": self.session}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["source"])  # type: ignore[misc]
+        self.__init__(state["source"], state.get("session"))  # type: ignore[misc]
         self.size = state["size"]
 
     def __repr__(self) -> str:
@@ -295,26 +307,33 @@ class StoreRangeReader:
 
 
 class StoreArchive(ZipArchive):
-    """A product zip in a cloud store, read by range through fsspec."""
+    """A product zip in a cloud store, read by range through fsspec (a :class:`StoreRangeReader`).
 
-    def __init__(self, source: StoreObjectSource) -> None:
+    :func:`store_archive` gives the session's shared one; this class makes a private one.
+    """
+
+    def __init__(self, source: StoreObjectSource, session: IOSession | None = None) -> None:
         # StoreRangeReader has RangeReader's interface (duck-typed: no HTTP, no re-signing).
-        super().__init__(source, reader=StoreRangeReader(source))  # type: ignore[arg-type]
+        super().__init__(source, reader=source.open_reader(session), session=session)  # type: ignore[arg-type]
 
 
-def store_archive(url: str, storage_options: dict[str, Any] | None = None) -> StoreArchive:
-    """The process-wide archive for a store object (its directory is read once; the
-    :data:`~pixxel_geo.io.archive.MAX_ARCHIVES` most recently used are kept)."""
-    source = StoreObjectSource(url, storage_options)
-    with _lock:
-        archive = _archives.get(source.key)
-        if archive is None:
-            archive = _archives[source.key] = StoreArchive(source)
-            while len(_archives) > MAX_ARCHIVES:
-                _archives.popitem(last=False)
-        else:
-            _archives.move_to_end(source.key)
-        return archive
+def store_archive(
+    url: str, storage_options: dict[str, Any] | None = None, session: IOSession | None = None
+) -> ZipArchive:
+    """The session's archive for a store object (its directory is read once per session).
+
+    Args:
+        url: ``s3://…``, ``gs://…`` or ``az://…``.
+        storage_options: as for :func:`filesystem_for`.
+        session: whose archives (default: the process's session).
+
+    Returns:
+        The archive, read through a :class:`StoreRangeReader`.
+
+    Example:
+        >>> store_archive("s3://bucket/deliveries/catalogs.zip").names()  # doctest: +SKIP
+    """
+    return archive_for(StoreObjectSource(url, storage_options), session)
 
 
 def _find_delivery(delivery: Any, client: Any) -> Any:
@@ -329,12 +348,15 @@ def _find_delivery(delivery: Any, client: Any) -> Any:
     return delivery
 
 
-def delivery_location(delivery: Any, client: Any | None = None) -> tuple[Any, Any, str]:
+def delivery_location(
+    delivery: Any, client: Any | None = None, session: IOSession | None = None
+) -> tuple[Any, Any, str]:
     """Find a delivery, its store and the delivered object's URL.
 
     Args:
         delivery: a ``Delivery`` or a delivery id.
-        client: a ``px.Client`` (default: one from the environment).
+        client: a ``px.Client`` (default: the session's, configured from the environment).
+        session: whose client when ``client`` is not given.
 
     Returns:
         ``(delivery, store, url)`` with ``url`` like ``s3://bucket/prefix/…/catalogs.zip``.
@@ -345,7 +367,7 @@ def delivery_location(delivery: Any, client: Any | None = None) -> tuple[Any, An
     Example:
         >>> delivery, store, url = delivery_location("5b0d…")  # doctest: +SKIP
     """
-    client = client if client is not None else client_for(None)
+    client = client if client is not None else client_for(None, session)
     delivery = _find_delivery(delivery, client)
     status = delivery.status
     if not status.is_success:
@@ -385,7 +407,10 @@ class DeliverySource:
 
 
 def resolve_delivery(
-    delivery: Any, client: Any | None = None, storage_options: dict[str, Any] | None = None
+    delivery: Any,
+    client: Any | None = None,
+    storage_options: dict[str, Any] | None = None,
+    session: IOSession | None = None,
 ) -> ResolvedSource:
     """A delivery (or :class:`DeliverySource`) as a readable archive.
 
@@ -393,6 +418,7 @@ def resolve_delivery(
         delivery: a ``Delivery``, a delivery id or a :class:`DeliverySource`.
         client: a ``px.Client`` (default: one from the environment).
         storage_options: used when ``delivery`` is not a :class:`DeliverySource`.
+        session: whose archives and client (default: the process's session).
 
     Returns:
         The archive in the store (member ``None``; the delivered catalog's id).
@@ -403,26 +429,5 @@ def resolve_delivery(
     if isinstance(delivery, DeliverySource):
         storage_options = delivery.storage_options
         delivery = delivery.delivery
-    found, _store, url = delivery_location(delivery, client)
-    return ResolvedSource(store_archive(url, storage_options), None, found.catalog_id)
-
-
-def delivery_archive(fs: Any, delivery_id: str) -> ZipArchive:
-    """The ``pixxel://deliveries/<delivery_id>/`` resolver: the archive in the store.
-
-    ``fs.storage_options["store_options"]`` (if given to ``fsspec.open``) reaches the store.
-    """
-    options = (getattr(fs, "storage_options", None) or {}).get(STORE_OPTIONS_KEY)
-    return resolve_delivery(delivery_id, fs.client, options).archive
-
-
-def _register() -> None:
-    from pixxel_geo.api.models import Delivery
-    from pixxel_geo.io.filesystem import register_path_kind
-
-    register_source_resolver(DeliverySource, lambda source, client: resolve_delivery(source, client))
-    register_source_resolver(Delivery, lambda source, client: resolve_delivery(source, client))
-    register_path_kind("deliveries", delivery_archive)
-
-
-_register()
+    found, _store, url = delivery_location(delivery, client, session)
+    return ResolvedSource(store_archive(url, storage_options, session), None, found.catalog_id)

@@ -19,35 +19,20 @@ Example:
 from __future__ import annotations
 
 import bisect
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from pixxel_geo.io.prefetch import read_ifd_tags
+from pixxel_geo.io.session import default_session
 
 __all__ = ["TileLayout", "TileReadAhead", "parse_tile_layout"]
 
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 MIN_TILE_BYTES = 256 * 1024
 """Tiles smaller than this are fetched in one round trip anyway: no read-ahead for them."""
-
-_background: ThreadPoolExecutor | None = None
-_background_pid: int | None = None
-_background_lock = threading.Lock()
-
-
-def _background_pool() -> ThreadPoolExecutor:
-    # Separate from the range reader's pool: a tile fetch waits on its parts, which run there.
-    # Re-created after a fork (a forked child has none of the parent's threads).
-    global _background, _background_pid
-    with _background_lock:
-        if _background is None or _background_pid != os.getpid():
-            _background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixxel-tile-ahead")
-            _background_pid = os.getpid()
-        return _background
 
 
 @dataclass(frozen=True)
@@ -99,11 +84,19 @@ class TileReadAhead:
     Args:
         layout: the TIFF's tile grid.
         fetch: ``fetch(ranges)`` fetches ``[start, end)`` ranges (member offsets) in parallel.
+        executor: runs the fetches ahead (default: the default session's read-ahead threads;
+            never the pool ``fetch`` runs its ranges on, which a tile fetch waits for).
     """
 
-    def __init__(self, layout: TileLayout, fetch: Callable[[list[tuple[int, int]]], list[bytes]]):
+    def __init__(
+        self,
+        layout: TileLayout,
+        fetch: Callable[[list[tuple[int, int]]], list[bytes]],
+        executor: Executor | None = None,
+    ) -> None:
         self.layout = layout
         self._fetch = fetch
+        self._executor = executor
         self._lock = threading.Lock()
         order = sorted(range(len(layout.offsets)), key=layout.offsets.__getitem__)
         self._starts = [layout.offsets[i] for i in order]
@@ -114,6 +107,9 @@ class TileReadAhead:
         """Whole tiles fetched so far (on demand or ahead)."""
         self.tiles_ahead = 0
         """Tiles fetched ahead, before GDAL asked for them."""
+
+    def _background(self) -> Executor:
+        return self._executor if self._executor is not None else default_session().readahead_executor()
 
     def _tile_at(self, start: int, end: int) -> int | None:
         """The tile whose bytes hold ``[start, end)``, if any."""
@@ -136,7 +132,7 @@ class TileReadAhead:
         if future is not None:
             self._tiles.move_to_end(tile)
             return None
-        future = Future() if not background else _background_pool().submit(self._fetch_tile, tile)
+        future = Future() if not background else self._background().submit(self._fetch_tile, tile)
         self._tiles[tile] = future
         self.tiles_fetched += 1
         self.tiles_ahead += background

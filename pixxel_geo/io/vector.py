@@ -17,7 +17,7 @@ from pixxel_geo.api.errors import MemberNotFoundError, SignedURLError, TransferE
 from pixxel_geo.api.redact import redact_urls
 from pixxel_geo.io.gdal_options import TUNED_OPTIONS, vsisubfile_path, vsizip_path
 from pixxel_geo.io.reader import redact_url
-from pixxel_geo.io.sources import resolve_source
+from pixxel_geo.io.resolve import resolve_source
 
 if TYPE_CHECKING:
     import geopandas as gpd

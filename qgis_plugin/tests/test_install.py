@@ -31,7 +31,8 @@ def test_zip_is_small_pure_python_and_described(plugin_zip: Path) -> None:
     # heavy __init__ and modules.
     io_files = sorted(n for n in names if n.startswith(f"{PLUGIN}/_vendor/pixxel_geo/io/"))
     wanted = (
-        "__init__.py", "calibration.py", "envi.py", "localserver.py", "members.py", "reader.py", "vrt.py", "zipindex.py"
+        "__init__.py", "calibration.py", "envi.py", "localserver.py", "lru.py", "members.py", "reader.py", "session.py",
+        "vrt.py", "zipindex.py",
     )  # fmt: skip
     assert io_files == [f"{PLUGIN}/_vendor/pixxel_geo/io/{n}" for n in wanted]
     # The ranged-HTTP toolkit the reader and the transfer engine share ships whole; it needs httpx only.

@@ -4,6 +4,7 @@ range server (a child process) for fsspec's scenario trees, which no product has
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import zipfile
@@ -14,6 +15,7 @@ from typing import Any
 import fsspec
 import pytest
 
+from pixxel_geo.io.session import IOSession, set_default_session
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
 HERE = Path(__file__).parent
@@ -22,6 +24,25 @@ HERE = Path(__file__).parent
 # checkout on sys.path has no entry points, so register the same class by name.
 if "pixxel" not in fsspec.registry and "pixxel" not in fsspec.available_protocols():
     fsspec.register_implementation("pixxel", "pixxel_geo.io.filesystem.PixxelFileSystem")
+
+
+@pytest.fixture
+def io_session() -> Iterator[IOSession]:
+    """A fresh :class:`IOSession` as the process's default for one test.
+
+    Its caches are empty (no download ids, URLs, archives or product infos from earlier
+    tests), so a test sees what a new process would, on the session's sandbox.
+    """
+    session = IOSession()
+    previous = set_default_session(session)
+    try:
+        yield session
+    finally:
+        set_default_session(previous)
+        session.close()
+        # What the test left (rasterio datasets among it) goes now, on this thread, not in a
+        # later test's thread: a dataset's own context is re-entered when it is closed.
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

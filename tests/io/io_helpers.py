@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
+from pixxel_geo.io.archive import ZipArchive
+from pixxel_geo.io.filesystem import PixxelFileSystem, PixxelPath
 from pixxel_geo.sandbox import Sandbox
 
 
@@ -41,3 +45,27 @@ def image_path(folder: Path) -> Path:
 def mask_path(folder: Path) -> Path:
     """The product's quality mask among extracted members."""
     return next(folder.rglob("*.mask.tif"))
+
+
+class MountedFileSystem(PixxelFileSystem):
+    """``pixxel://`` with test folders besides the API's: ``<kind>/<id>/…`` served by ``mounts[kind](id)``.
+
+    For trees no product has (fsspec's scenarios, edge-case zips). The real filesystem's kinds
+    are a read-only table (``pixxel_geo.io.resolve.PATH_KINDS``); tests add theirs here instead.
+    """
+
+    mounts: ClassVar[dict[str, Callable[[str], ZipArchive]]] = {}
+
+    def archive(self, path: str | PixxelPath) -> ZipArchive:
+        resolved = path if isinstance(path, PixxelPath) else self.resolve_path(path)
+        mount = self.mounts.get(resolved.kind)
+        if mount is not None and resolved.resource_id is not None:
+            return mount(resolved.resource_id)
+        return super().archive(resolved)
+
+
+def mount(kind: str, archive: Callable[[str], ZipArchive]) -> None:
+    """Serve ``<kind>/<id>/…`` of :class:`MountedFileSystem` from ``archive(id)``."""
+    MountedFileSystem.mounts[kind] = archive
+    if kind not in MountedFileSystem.kinds:
+        MountedFileSystem.kinds = (*MountedFileSystem.kinds, kind)

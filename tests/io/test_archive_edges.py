@@ -15,9 +15,11 @@ import pytest
 
 from pixxel_geo.api.errors import TransferError
 from pixxel_geo.io.archive import ZipArchive, archive_for
-from pixxel_geo.io.filesystem import PixxelFileSystem, register_path_kind
 from pixxel_geo.io.reader import RangeReader, StaticURLSource
+from pixxel_geo.io.session import IOSession
 from pixxel_geo.io.zipindex import DeflatedMemberWarning, ZipFormatError
+
+from .io_helpers import MountedFileSystem, mount
 
 DATA = bytes(range(256)) * 400
 
@@ -49,8 +51,8 @@ def test_member_ranges_past_the_end_are_empty(edge_zip: str) -> None:
 
 
 def test_cat_ranges_gives_empty_bytes_for_empty_and_past_end_ranges(edge_zip: str) -> None:
-    register_path_kind("edge-zips", lambda fs, rid: archive_for(StaticURLSource(edge_zip)))
-    fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
+    mount("edge-zips", lambda rid: archive_for(StaticURLSource(edge_zip)))
+    fs = MountedFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
     path = "edge-zips/one/data.bin"
     size = len(DATA)
     assert fs.cat_ranges([path], [10], [10]) == [b""]
@@ -62,8 +64,8 @@ def test_cat_ranges_returns_a_read_failure_when_asked_to(range_server: str) -> N
     archive = ZipArchive(StaticURLSource(f"{range_server}/edges.zip"))
     archive.data_range("data.bin")
     archive.reader.use_source(StaticURLSource(f"{range_server}/gone.zip"))  # gone after the directory was read
-    register_path_kind("edge-gone", lambda fs, rid: archive)
-    fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
+    mount("edge-gone", lambda rid: archive)
+    fs = MountedFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
     [got] = fs.cat_ranges(["edge-gone/one/data.bin"], [0], [10_000])
     assert isinstance(got, FileNotFoundError)
     with pytest.raises(FileNotFoundError):
@@ -167,8 +169,8 @@ def test_a_small_read_of_a_deflated_member_inflates_only_what_it_returns(zeros_z
 
 def test_cat_of_deflated_ranges_streams_in_one_pass(zeros_zip: str) -> None:
     archive = ZipArchive(StaticURLSource(zeros_zip))
-    register_path_kind("edge-deflated", lambda fs, rid: archive)
-    fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
+    mount("edge-deflated", lambda rid: archive)
+    fs = MountedFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
     path = "edge-deflated/one/zeros.bin"
     with pytest.warns(DeflatedMemberWarning):
         data, peak = _peak_bytes(lambda: fs.cat_file(path, 5, 15))
@@ -184,7 +186,7 @@ def test_cat_of_deflated_ranges_streams_in_one_pass(zeros_zip: str) -> None:
     assert archive.reader.requests - before == 2
 
 
-# -- process-wide caches stay bounded -------------------------------------------------------
+# -- the session's caches stay bounded ------------------------------------------------------
 
 
 def test_a_re_signed_url_reuses_its_archive_and_reads_with_the_new_url(edge_zip: str) -> None:
@@ -197,16 +199,16 @@ def test_a_re_signed_url_reuses_its_archive_and_reads_with_the_new_url(edge_zip:
     assert "sig=" not in repr(again) and "sig=" not in again.source.key
 
 
-def test_archive_for_keeps_only_the_most_recently_used(edge_zip: str) -> None:
+def test_archive_for_keeps_only_the_most_recently_used(edge_zip: str, io_session: IOSession) -> None:
     from pixxel_geo.io import archive as archive_module
 
     first = archive_for(StaticURLSource(f"{edge_zip}?n=0"))
     for i in range(archive_module.MAX_ARCHIVES + 5):
         archive_for(StaticURLSource(f"{edge_zip}/not-read-{i}.zip"))
         archive_for(StaticURLSource(f"{edge_zip}?n=0"))  # used often: stays
-    assert len(archive_module._archives) == archive_module.MAX_ARCHIVES
+    assert len(io_session.archives) == archive_module.MAX_ARCHIVES
     assert archive_for(StaticURLSource(f"{edge_zip}?n=0")) is first
-    assert StaticURLSource(f"{edge_zip}/not-read-0.zip").key not in archive_module._archives
+    assert StaticURLSource(f"{edge_zip}/not-read-0.zip").key not in io_session.archives
 
 
 def test_a_server_that_ignores_range_is_refused_before_the_whole_file_is_read(edge_zip: str) -> None:

@@ -3,6 +3,7 @@ that expire mid-job are re-signed (GET, never a new POST)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import time
@@ -14,7 +15,8 @@ import numpy as np
 import pytest
 
 import pixxel_geo as px
-from pixxel_geo.io import sources
+from pixxel_geo.io import api_sources as sources
+from pixxel_geo.io.session import IOSession
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
 SETTINGS = SandboxSettings(bands=16, width=256, height=256, count=1, download_seconds=0.2, timeseries=True)
@@ -50,21 +52,24 @@ def _posts(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 def test_catalog_source_pickles_its_download(season_sandbox: Sandbox, season_client: Any) -> None:
     catalog = _same_place(season_client)[0]
-    source = sources.CatalogURLSource(catalog.id, season_client.config, client=season_client)
+    session = IOSession()
+    source = sources.CatalogURLSource(catalog.id, season_client.config, client=season_client, session=session)
     made = source.download_id()
     payload = pickle.dumps(source)
-    with sources._lock:  # as in a fresh worker process: nothing cached
-        sources._download_ids.pop(source._cache_key, None)
+    token = session.token
+    del source, session  # as in a fresh worker process: the session is gone, nothing cached
+    gc.collect()
     season_sandbox.reset_requests()
     clone = pickle.loads(payload)
-    assert clone.download_id() == made
+    assert clone.session.token == token  # an equivalent session, made empty on unpickling...
+    assert clone.download_id() == made  # ...which learns the download from the pickle
     assert clone.signed_url(fresh=True).startswith(season_sandbox.url)
     assert _posts(season_sandbox) == []
     assert [r["path"] for r in season_sandbox.requests("/v0/catalogs/download/")] == [f"/v0/catalogs/download/{made}"]
 
 
 def test_stack_on_process_workers_one_download_per_product_and_expiry(
-    season_sandbox: Sandbox, season_client: Any, monkeypatch: pytest.MonkeyPatch
+    season_sandbox: Sandbox, season_client: Any, monkeypatch: pytest.MonkeyPatch, io_session: IOSession
 ) -> None:
     from dask.distributed import Client as DaskClient
     from dask.distributed import LocalCluster
@@ -73,9 +78,7 @@ def test_stack_on_process_workers_one_download_per_product_and_expiry(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     catalogs = _same_place(season_client)
     ids = [c.id for c in catalogs]
-    with sources._lock:  # this process has not made downloads for these catalogs yet
-        for key in [k for k in sources._download_ids if k[3] in ids]:
-            del sources._download_ids[key]
+    assert not io_session.download_ids  # a fresh session: no downloads made for these catalogs yet
     season_sandbox.reset_requests()
     cube = px.stack(ids, mask=None, client=season_client)
     posts_at_stack = len(_posts(season_sandbox))

@@ -16,15 +16,15 @@ from fsspec.tests.abstract.get import AbstractGetTests
 
 import pixxel_geo as px
 from pixxel_geo.io.archive import archive_for
-from pixxel_geo.io.filesystem import PixxelFileSystem, PixxelPath, register_path_kind
+from pixxel_geo.io.filesystem import PixxelFileSystem, PixxelPath
 from pixxel_geo.io.reader import StaticURLSource
 
-from .io_helpers import image_path
+from .io_helpers import MountedFileSystem, image_path, mount
 
 # -- fsspec's abstract suite ------------------------------------------------------------
 # The suite needs fixed trees (source/file1, source/subdir/…); the sandbox's products have
 # their own members, so these trees are product zips of our own, served by a range server
-# and mounted under a test folder through the same hook the stores layer uses.
+# and mounted under a test folder of a test subclass (the real kinds are a read-only table).
 
 _SCENARIOS: dict[str, list[tuple[str, bytes]]] = {
     "bulk": [
@@ -51,14 +51,14 @@ def _mounted(range_server: str, served_dir: Path) -> str:
             zf.writestr("source/", b"")
             for member, data in members:
                 zf.writestr(member, data)
-    register_path_kind("test-zips", lambda fs, rid: archive_for(StaticURLSource(f"{range_server}/{rid}.zip")))
+    mount("test-zips", lambda rid: archive_for(StaticURLSource(f"{range_server}/{rid}.zip")))
     return "test-zips"
 
 
 class _Fixtures(AbstractFixtures):
     @pytest.fixture
     def fs(self, _mounted: str) -> PixxelFileSystem:
-        return PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9")
+        return MountedFileSystem(api_key="unused", base_url="http://127.0.0.1:9")
 
     @pytest.fixture
     def fs_join(self) -> Any:
@@ -197,7 +197,7 @@ def test_read_footprints_from_catalog_models(client: Any) -> None:
 @pytest.mark.parametrize("folder", ["source", "source/subdir", "source/subdir/", "source/subdir/nesteddir"])
 def test_reading_a_folder_is_is_a_directory_error(_mounted: str, folder: str) -> None:
     """Like fsspec's local filesystem: not MemberNotFoundError (which is a FileNotFoundError)."""
-    fs = PixxelFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
+    fs = MountedFileSystem(api_key="unused", base_url="http://127.0.0.1:9", skip_instance_cache=True)
     path = f"pixxel://test-zips/bulk/{folder}"
     with pytest.raises(IsADirectoryError, match="is a folder of the product"):
         fs.cat_file(path)
@@ -220,33 +220,32 @@ def test_folder_changes_are_refused(call: str, args: tuple[str, ...]) -> None:
         fs.makedirs("catalogs", exist_ok=True)
 
 
-def test_glob_resolves_the_catalogs_concurrently(sandbox: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_glob_resolves_the_catalogs_concurrently(sandbox: Any, client: Any) -> None:
     """Counted, not timed: each resolution waits (briefly) for a second one to be in flight."""
     import threading
 
     from pixxel_geo.io import filesystem
 
-    resolve = filesystem._kinds["catalogs"]
     lock = threading.Lock()
     in_flight = [0]
     most = [0]
     overlapped = threading.Event()
 
-    def counting(fs: PixxelFileSystem, resource_id: str) -> Any:
-        with lock:
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-            if in_flight[0] >= 2:
-                overlapped.set()
-        try:
-            overlapped.wait(2)  # one after another: nobody else comes, and this times out
-            return resolve(fs, resource_id)
-        finally:
+    class Counting(PixxelFileSystem):
+        def archive(self, path: str | PixxelPath) -> Any:
             with lock:
-                in_flight[0] -= 1
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+                if in_flight[0] >= 2:
+                    overlapped.set()
+            try:
+                overlapped.wait(2)  # one after another: nobody else comes, and this times out
+                return super().archive(path)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
 
-    monkeypatch.setitem(filesystem._kinds, "catalogs", counting)
-    fs = PixxelFileSystem(api_key=sandbox.token, base_url=sandbox.url, skip_instance_cache=True)
+    fs = Counting(api_key=sandbox.token, base_url=sandbox.url, skip_instance_cache=True)
     found = fs.glob("pixxel://catalogs/*/*")  # each product's top level (flat or folder layout alike)
     ids = sorted(c.id for c in client.catalogs.search())
     assert len(ids) >= 3

@@ -156,7 +156,7 @@ def test_retry_after_in_any_form_is_honoured(monkeypatch: pytest.MonkeyPatch) ->
 def test_a_source_with_a_client_config_brings_its_policy() -> None:
     from pixxel_geo.api.config import resolve_config
     from pixxel_geo.api.retry import RetryPolicy
-    from pixxel_geo.io.sources import CatalogURLSource
+    from pixxel_geo.io.api_sources import CatalogURLSource
 
     policy = RetryPolicy(max_attempts=2)
     config = resolve_config(api_key="k", base_url="http://127.0.0.1:9", retry=policy)

@@ -1,7 +1,8 @@
 """Which API client a source asks with, and how many download resources it creates.
 
-A sandbox of this module's own (a new base URL) keeps the process-wide caches of download
-ids, URLs and archives from the rest of the session out of these tests.
+Each test runs with a fresh :class:`~pixxel_geo.io.session.IOSession` as the default (the
+``io_session`` fixture): no download ids, URLs or archives from the rest of the session, on
+the session's sandbox (no sandbox of its own needed).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import itertools
 import pickle
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +20,23 @@ import pytest
 import pixxel_geo as px
 from pixxel_geo.api.config import resolve_config
 from pixxel_geo.api.errors import PixxelError
+from pixxel_geo.io.api_sources import CatalogURLSource
 from pixxel_geo.io.filesystem import PixxelFileSystem
-from pixxel_geo.io.sources import CatalogURLSource, client_for, resolve_source
-from pixxel_geo.sandbox import Sandbox, SandboxSettings
-
-SETTINGS = SandboxSettings(bands=4, width=64, height=64, count=6, download_seconds=0.2)
-
-
-@pytest.fixture(scope="module")
-def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox.launch(
-        data_dir=tmp_path_factory.mktemp("sources-sandbox"), token="sources-token-0123456789", settings=SETTINGS
-    ) as sb:
-        yield sb
+from pixxel_geo.io.resolve import resolve_source
+from pixxel_geo.io.session import IOSession, client_for
+from pixxel_geo.sandbox import Sandbox
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def own_sandbox(sandbox: Sandbox, io_session: IOSession) -> Sandbox:
+    """The session's sandbox, seen through a fresh IOSession (as by a new process)."""
+    return sandbox
+
+
+@pytest.fixture
 def catalog_ids(own_sandbox: Sandbox) -> list[str]:
     ids: list[str] = own_sandbox.info()["catalog_ids"]
-    assert len(ids) == SETTINGS.count
+    assert len(ids) >= 4
     return ids
 
 
@@ -118,8 +116,9 @@ def test_a_key_set_after_a_failed_call_is_used(
     assert resolve_source(catalog_ids[2]).archive.names()
 
 
-def test_filesystem_shares_the_client_of_its_config(own_sandbox: Sandbox) -> None:
+def test_filesystem_shares_the_client_of_its_config(own_sandbox: Sandbox, io_session: IOSession) -> None:
     fs = PixxelFileSystem(api_key=own_sandbox.token, base_url=own_sandbox.url)
+    assert fs.session is io_session  # an fsspec-cached instance follows the default session
     assert fs.client is client_for(resolve_config(api_key=own_sandbox.token, base_url=own_sandbox.url))
 
 
@@ -144,7 +143,7 @@ def test_resolving_a_path_with_a_client_leaves_cached_filesystems_alone(
 def test_a_new_download_is_polled_soon_then_on_the_clients_schedule(
     own_sandbox: Sandbox, catalog_ids: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pixxel_geo.io import sources
+    from pixxel_geo.io import api_sources as sources
 
     pauses: list[float] = []
     real_sleep = sources._sleep
@@ -168,7 +167,7 @@ def test_a_new_download_is_polled_soon_then_on_the_clients_schedule(
 def test_a_new_download_polled_by_a_fast_schedule_uses_that_schedule(
     own_sandbox: Sandbox, catalog_ids: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pixxel_geo.io import sources
+    from pixxel_geo.io import api_sources as sources
 
     pauses: list[float] = []
     monkeypatch.setattr(sources, "_sleep", pauses.append)

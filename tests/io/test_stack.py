@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import pixxel_geo as px
+from pixxel_geo.io.session import IOSession
 from pixxel_geo.io.stack import match_wavelengths
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
@@ -149,14 +150,12 @@ def test_stack_reprojected_values_are_the_nearest_product_pixel(api: Any) -> Non
 
 
 @pytest.mark.parametrize("how", ["bands=", "sel"])
-def test_stack_reads_only_the_bands_and_tiles_asked_for(season_sandbox: Sandbox, api: Any, how: str) -> None:
-    from pixxel_geo.io import archive
-
+def test_stack_reads_only_the_bands_and_tiles_asked_for(
+    season_sandbox: Sandbox, api: Any, how: str, io_session: IOSession
+) -> None:
+    # A fresh session, as in a fresh process: earlier tests' reads of these products leave the
+    # shared readers' band read-ahead primed (a read of band k+1 after band k fetches the next bands too).
     season = _dates(_season(api))[3:]  # the other band set
-    # As in a fresh process: earlier tests' reads of these products leave the shared readers'
-    # band read-ahead primed (a read of band k+1 after band k fetches the next bands too).
-    with archive._archives_lock:
-        archive._archives.clear()
     wavelengths = [float(w) for w in px.open_dataset(season[0], chunks=True, client=api)["band"].values]
     picked = [wavelengths[3], wavelengths[-3]]
     quarter = _lonlat_box(season[0], 0.5)  # the south-west quarter of each product

@@ -11,7 +11,7 @@ import rasterio
 
 import pixxel_geo as px
 from pixxel_geo.io.archive import archive_for
-from pixxel_geo.io.sources import resolve_source
+from pixxel_geo.io.resolve import resolve_source
 from pixxel_geo.io.tile_readahead import TileLayout, TileReadAhead
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 

@@ -9,7 +9,7 @@ import pytest
 
 import pixxel_geo as px
 from pixxel_geo.api.errors import TransferError
-from pixxel_geo.io.sources import resolve_source
+from pixxel_geo.io.resolve import resolve_source
 from pixxel_geo.io.vector import pyogrio_options
 
 
