@@ -341,7 +341,7 @@ def main() -> None:
     import pixxel_geo as px
     from pixxel_geo.io.indices import index_bands
     from pixxel_geo.io.quality import mask_value
-    from pixxel_geo.io.sources import resolve_source
+    from pixxel_geo.io.resolve import resolve_source
     from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
     settings = SandboxSettings(

@@ -171,7 +171,7 @@ def test_sandbox_imports_nothing_from_the_client_side() -> None:
 def test_the_checks_catch_what_they_forbid() -> None:
     """Each rule, on imports it must refuse (the old ``Client.download`` import among them)."""
     assert _upward("pixxel_geo.api.client", "pixxel_geo.transfer.products")
-    assert _upward("pixxel_geo.io.sources", "pixxel_geo")
+    assert _upward("pixxel_geo.io.resolve", "pixxel_geo")
     assert _upward("pixxel_geo.io.stores", "pixxel_geo.transfer.engine")  # siblings
     assert _upward("pixxel_geo.cli.commands", "pixxel_geo.widgets.panel")
     assert not _upward("pixxel_geo.transfer.client", "pixxel_geo.api.client")

@@ -26,7 +26,7 @@ from pixxel_geo.io.session import IOSession, client_for, default_session
 if TYPE_CHECKING:
     from pixxel_geo.api.config import ClientConfig
 
-__all__ = ["CatalogURLSource", "DownloadURLSource", "client_for", "wait_new_download"]
+__all__ = ["CatalogURLSource", "DownloadURLSource", "client_for", "config_of", "wait_new_download"]
 
 DOWNLOAD_WAIT_SECONDS = 600.0
 
@@ -88,7 +88,7 @@ def _is_open(client: Any) -> bool:
     return not getattr(client, "closed", False)
 
 
-def _config_of(client: Any | None) -> ClientConfig:
+def config_of(client: Any | None) -> ClientConfig:
     from pixxel_geo.api.config import resolve_config
 
     return client.config if client is not None else resolve_config()

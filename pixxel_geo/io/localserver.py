@@ -181,7 +181,7 @@ def _default_stac(client: Any | None) -> StacLookup:
     def lookup(kind: str, resource_id: str) -> dict[str, Any] | None:
         if kind != "catalogs":
             return None
-        from pixxel_geo.io.sources import client_for
+        from pixxel_geo.io.session import client_for
 
         api = client if client is not None and not getattr(client, "closed", False) else client_for(None)
         return dict(api.catalogs.get(resource_id).details) or None
@@ -225,9 +225,9 @@ class _Memory:
 
 def _default_resolver(client: Any | None) -> Resolver:
     def resolve(kind: str, resource_id: str) -> URLSource:
-        from pixxel_geo.io.sources import CatalogURLSource, DownloadURLSource, _config_of
+        from pixxel_geo.io.api_sources import CatalogURLSource, DownloadURLSource, config_of
 
-        config = _config_of(client)
+        config = config_of(client)
         if kind == "download":
             return DownloadURLSource(resource_id, config, client=client)
         return CatalogURLSource(resource_id, config, kind, client=client)
@@ -650,9 +650,9 @@ def serve(client: Any | None = None, *, port: int = 0) -> LocalRangeServer:
         >>> server = serve()  # doctest: +SKIP
         >>> server.gdal_path(catalog_id, "scene.tif")  # doctest: +SKIP
     """
-    from pixxel_geo.io.sources import _config_of
+    from pixxel_geo.io.api_sources import config_of
 
-    key = _config_of(client)
+    key = config_of(client)
     with _shared_lock:
         server = _shared.get(key)
         if server is None:
@@ -692,8 +692,9 @@ def local_gdal_path(
         >>> path = local_gdal_path(catalog_id)  # doctest: +SKIP
         >>> subprocess.run(["gdal_translate", "-outsize", "1024", "0", path, "quicklook.tif"])  # doctest: +SKIP
     """
+    from pixxel_geo.io.api_sources import CatalogURLSource, DownloadURLSource
     from pixxel_geo.io.raster import default_raster_member
-    from pixxel_geo.io.sources import CatalogURLSource, DownloadURLSource, resolve_source
+    from pixxel_geo.io.resolve import resolve_source
 
     resolved = resolve_source(source, client)
     url_source = resolved.archive.reader.source

@@ -33,7 +33,7 @@ from typing import Any
 
 from pixxel_geo.api.errors import InvalidInputError
 from pixxel_geo.api.models import Catalog, Delivery, Download, OrderItem
-from pixxel_geo.io.api_sources import CatalogURLSource, DownloadURLSource, _config_of
+from pixxel_geo.io.api_sources import CatalogURLSource, DownloadURLSource, config_of
 from pixxel_geo.io.archive import ResolvedSource, ZipArchive, archive_for
 from pixxel_geo.io.reader import StaticURLSource, URLSource
 from pixxel_geo.io.session import IOSession, default_session
@@ -62,11 +62,11 @@ class PixxelPath:
 
 
 def _catalog_archive(resource_id: str, client: Any, store_options: Any, session: IOSession) -> ZipArchive:
-    return archive_for(CatalogURLSource(resource_id, _config_of(client), client=client, session=session), session)
+    return archive_for(CatalogURLSource(resource_id, config_of(client), client=client, session=session), session)
 
 
 def _order_item_archive(resource_id: str, client: Any, store_options: Any, session: IOSession) -> ZipArchive:
-    source = CatalogURLSource(resource_id, _config_of(client), kind="order_item", client=client, session=session)
+    source = CatalogURLSource(resource_id, config_of(client), kind="order_item", client=client, session=session)
     return archive_for(source, session)
 
 
@@ -226,7 +226,7 @@ def _order_item(source: OrderItem, client: Any | None, session: IOSession) -> Re
 
 @_resolve.register(Download)
 def _download(source: Download, client: Any | None, session: IOSession) -> ResolvedSource:
-    url_source = DownloadURLSource(source.id, _config_of(client), source.signed_url, client=client, session=session)
+    url_source = DownloadURLSource(source.id, config_of(client), source.signed_url, client=client, session=session)
     return ResolvedSource(archive_for(url_source, session))
 
 

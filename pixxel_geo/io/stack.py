@@ -313,7 +313,7 @@ def _open_all(items: list[Any], client: Any | None) -> list[_Product]:
         warm_workers()
         _import_readers()
         products = [future.result() for future in opening]
-    from pixxel_geo.io.sources import resolve_source
+    from pixxel_geo.io.resolve import resolve_source
 
     # The archives (directory and heads) go to each worker now, and each signs its URLs once,
     # side by side, before the first task needs them.
@@ -398,7 +398,7 @@ def warm_workers(archives: Sequence[Any] = ()) -> int:
 
 def _open_product(source: Any, client: Any | None) -> _Product:
     """Open one product lazily (dask, whole tiles) and find its grid, bands and date."""
-    from pixxel_geo.io.sources import resolve_source
+    from pixxel_geo.io.resolve import resolve_source
 
     resolved = resolve_source(source, client)  # in this process: the one download of this job
     # Create (and wait for) the download first: the API works on it while this process imports
@@ -436,13 +436,14 @@ def _read_heads(source: Any, client: Any | None) -> None:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from pixxel_geo.api.errors import PixxelError
+    from pixxel_geo.api.models import Catalog
     from pixxel_geo.io.product import ProductRef, resolve_product
-    from pixxel_geo.io.sources import resolve_source
+    from pixxel_geo.io.resolve import resolve_source
 
     resolved = resolve_source(source, client)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="px-heads") as pool:
         futures: list[Future[Any]] = []
-        if resolved.catalog_id and type(source).__name__ != "Catalog":  # a Catalog carries its item
+        if resolved.catalog_id and not isinstance(source, Catalog):  # a Catalog carries its item
             catalog_id = resolved.catalog_id
             # Cached where ProductRef.stac looks first (per archive and catalog).
             futures.append(pool.submit(ProductRef(resolved, client=client)._fetch_stac, catalog_id))

@@ -16,6 +16,7 @@ import pytest
 
 import pixxel_geo as px
 from pixxel_geo.io import api_sources as sources
+from pixxel_geo.io.resolve import resolve_source
 from pixxel_geo.io.session import IOSession
 from pixxel_geo.sandbox import Sandbox, SandboxSettings
 
@@ -123,7 +124,7 @@ def test_workers_are_warmed_with_the_archives_and_sign_each_url_once(
     root = str(Path(__file__).resolve().parents[2])  # worker processes import this checkout
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     ids = [c.id for c in _same_place(season_client)]
-    archives = [sources.resolve_source(i, season_client).archive for i in ids]
+    archives = [resolve_source(i, season_client).archive for i in ids]
     made = {sources.CatalogURLSource(i, season_client.config).download_id() for i in ids}
     for archive in archives:
         archive.members  # noqa: B018  (the directory travels with the archive)
