@@ -23,6 +23,7 @@ import pixxel_geo as px
 from pixxel_geo._extras import require_modules
 from pixxel_geo.api.config import DEFAULT_BASE_URL
 from pixxel_geo.api.redact import redact_urls
+from pixxel_geo.api.validate import STORE_TYPES
 from pixxel_geo.cli import commands
 from pixxel_geo.cli._types import count, percent, positive_seconds, seconds
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.stores_list)
     p = stores.add_parser("create", help="create a store")
     p.add_argument("--name", required=True)
-    p.add_argument("--type", required=True, choices=["S3", "GCS", "AZBLOB"], type=str.upper)
+    p.add_argument("--type", required=True, choices=STORE_TYPES, type=str.upper)
     p.add_argument("--bucket", required=True)
     p.add_argument("--region", required=True)
     p.add_argument("--path-prefix")

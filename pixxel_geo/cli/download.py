@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from pixxel_geo.api.errors import TransferCancelled
+from pixxel_geo.api.validate import MAX_CONNECTIONS
 from pixxel_geo.cli.progress import ProgressRenderer
 from pixxel_geo.transfer.progress import FileFinished
 
@@ -25,8 +26,10 @@ def _connections(value: str) -> int:
         number = int(value)
     except ValueError:
         number = 0
-    if not 1 <= number <= 64:
-        raise argparse.ArgumentTypeError(f"--connections must be a whole number from 1 to 64, not {value!r}")
+    if not 1 <= number <= MAX_CONNECTIONS:
+        raise argparse.ArgumentTypeError(
+            f"--connections must be a whole number from 1 to {MAX_CONNECTIONS}, not {value!r}"
+        )
     return number
 
 

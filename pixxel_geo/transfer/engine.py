@@ -54,6 +54,7 @@ import httpx
 from pixxel_geo.api.errors import InvalidInputError, TransferError
 from pixxel_geo.api.events import EventCallback, Failed, Started, StateChanged, emit
 from pixxel_geo.api.retry import RetryPolicy
+from pixxel_geo.api.validate import MAX_CONNECTIONS
 from pixxel_geo.ranged import RenewableURL
 from pixxel_geo.transfer.files import LockHeld, exclusive_lock, fsync_directory
 from pixxel_geo.transfer.parts import fetch_parts
@@ -72,7 +73,6 @@ TRANSFER_RETRY = RetryPolicy(
     max_attempts=8, backoff_base=0.25, backoff_cap=20.0, retry_statuses=frozenset({408, 429, 500, 502, 503, 504})
 )
 """Retries per part: attempts count failures without progress (progress resets the count)."""
-_MAX_CONNECTIONS = 64
 
 
 def fetch(
@@ -133,9 +133,9 @@ def fetch(
     """
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidInputError("url must be an http(s) URL string.")
-    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= _MAX_CONNECTIONS:
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= MAX_CONNECTIONS:
         raise InvalidInputError(
-            f"connections must be a whole number between 1 and {_MAX_CONNECTIONS}, not {connections!r}."
+            f"connections must be a whole number between 1 and {MAX_CONNECTIONS}, not {connections!r}."
         )
     if part_size is not None and (isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1):
         raise InvalidInputError(f"part_size must be a positive whole number of bytes, not {part_size!r}.")
