@@ -37,7 +37,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from pixxel_geo.api.errors import InvalidInputError, PixxelError
 from pixxel_geo.io.archive import ZipArchive
-from pixxel_geo.io.resolve import PATH_KINDS, PixxelPath, parse_pixxel_path, path_archive
+from pixxel_geo.io.resolve import PATH_KINDS, PixxelPath, parse_pixxel_path, path_archive, strip_protocol
 from pixxel_geo.io.session import IOSession, default_session
 from pixxel_geo.io.stores import STORE_OPTIONS_KEY
 
@@ -106,12 +106,7 @@ class PixxelFileSystem(AbstractFileSystem):
     def _strip_protocol(cls, path: Any) -> Any:
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
-        path = str(path)
-        if path.startswith("pixxel://"):
-            path = path[len("pixxel://") :]
-        elif path.startswith("pixxel:"):
-            path = path[len("pixxel:") :]
-        return path.strip("/")
+        return strip_protocol(path)
 
     def unstrip_protocol(self, name: str) -> str:
         return f"pixxel://{self._strip_protocol(name)}"

@@ -39,7 +39,15 @@ from pixxel_geo.io.reader import StaticURLSource, URLSource
 from pixxel_geo.io.session import IOSession, default_session
 from pixxel_geo.io.stores import DeliverySource, resolve_delivery
 
-__all__ = ["PATH_KINDS", "PixxelPath", "ResolvedSource", "parse_pixxel_path", "path_archive", "resolve_source"]
+__all__ = [
+    "PATH_KINDS",
+    "PixxelPath",
+    "ResolvedSource",
+    "parse_pixxel_path",
+    "path_archive",
+    "resolve_source",
+    "strip_protocol",
+]
 
 PathResolver = Callable[[str, Any, "dict[str, Any] | None", IOSession], ZipArchive]
 """``resolver(resource_id, client, store_options, session) -> ZipArchive`` for one kind of path."""
@@ -80,7 +88,8 @@ PATH_KINDS: Mapping[str, PathResolver] = MappingProxyType(
 """The top-level folders of ``pixxel://`` and how each resolves (read-only)."""
 
 
-def _strip_protocol(path: str) -> str:
+def strip_protocol(path: str) -> str:
+    """``pixxel://catalogs/x/`` (or ``pixxel:catalogs/x``) → ``catalogs/x``."""
     path = str(path)
     if path.startswith("pixxel://"):
         path = path[len("pixxel://") :]
@@ -106,7 +115,7 @@ def parse_pixxel_path(path: str, kinds: Iterable[str] = PATH_KINDS) -> PixxelPat
         >>> parse_pixxel_path("pixxel://order-items/o1/")
         PixxelPath(kind='order-items', resource_id='o1', member=None)
     """
-    parts = _strip_protocol(path).split("/", 2)
+    parts = strip_protocol(path).split("/", 2)
     if parts == [""]:
         return PixxelPath("")
     known = sorted(kinds)
