@@ -88,17 +88,23 @@ def test_stack_on_process_workers_one_download_per_product_and_expiry(
         for c in catalogs
     ]
     # Every URL handed out from now on lives 1 s. The workers read once (and keep the URLs they
-    # got), the URLs expire, and the workers read again: they meet 403s and must re-sign.
+    # got), the URLs expire, and then *each* worker reads every product: whichever worker read a
+    # product the first time now holds an expired URL for it, meets a 403 and must re-sign.
+    # (Letting the scheduler place the second read would let a worker read only products it never
+    # signed for, and then no URL would be refused.)
     season_sandbox.set_faults(url_lifetime=1.0)
     means = cube.sel(band=860, method="nearest").mean(("y", "x"))
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
-        DaskClient(cluster),
+        DaskClient(cluster) as dask_client,
     ):
         first = means.compute()
         time.sleep(1.5)
-        result = means.compute()
-    np.testing.assert_allclose(first.values, result.values)
+        workers = list(dask_client.scheduler_info()["workers"])
+        again = [dask_client.compute(means, workers=[w], allow_other_workers=False).result() for w in workers]
+    assert len(workers) == 2
+    for result in again:
+        np.testing.assert_allclose(first.values, result.values)
     files = season_sandbox.requests("/files/")
     resigns = [r for r in season_sandbox.requests("/v0/catalogs/download/") if r["method"] == "GET"]
     assert posts_at_stack == len(ids)
@@ -110,7 +116,7 @@ def test_stack_on_process_workers_one_download_per_product_and_expiry(
     }
     assert files[-1]["status"] in (200, 206)
     # The grid is the first product's, which all three share: each step is that product's own mean.
-    np.testing.assert_allclose(result.values, [float(e) for e in expected], rtol=1e-5)
+    np.testing.assert_allclose(first.values, [float(e) for e in expected], rtol=1e-5)
 
 
 def test_workers_are_warmed_with_the_archives_and_sign_each_url_once(
