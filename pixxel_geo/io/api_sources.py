@@ -95,11 +95,22 @@ def config_of(client: Any | None) -> ClientConfig:
 
 
 class _ClientMixin:
-    """The API client a source asks with: the caller's while it is open, else a shared one."""
+    """The API client a source asks with (the caller's while it is open, else a shared one),
+    and equality by the source's ``key``."""
 
     config: ClientConfig
     client: Any
     session: IOSession
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     def _api(self) -> Any:
         client = self.client
@@ -139,12 +150,6 @@ class DownloadURLSource(_ClientMixin):
         self.config = state["config"]
         self.client = None
         self.session = state.get("session") or default_session()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DownloadURLSource) and other.key == self.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
 
     @property
     def key(self) -> str:
@@ -210,12 +215,6 @@ class CatalogURLSource(_ClientMixin):
         self.__init__(**state)  # type: ignore[misc]  # no client: a new process uses its own
         if download_id:
             self.session.download_ids.setdefault(self._cache_key, download_id)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CatalogURLSource) and other.key == self.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
 
     @property
     def key(self) -> str:
