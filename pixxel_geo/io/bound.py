@@ -64,6 +64,13 @@ class _OwnedContext:
 
 _live: weakref.WeakSet[ContextBoundDatasetReader] = weakref.WeakSet()
 
+# rasterio keeps the opener's registration (a generator, left in the registry's context) in the
+# dataset's exit stack. When a dataset in a reference cycle is collected, the cyclic collector
+# may finalize that generator before the dataset's ``__del__``, in whatever thread and context
+# the collector happens to run: ``LookupError`` (reported as an unraisable exception). Holding
+# each open dataset's stack here keeps it reachable until ``close()`` has run in its own context.
+_open_stacks: dict[_OwnedContext, Any] = {}
+
 
 class ContextBoundDatasetReader(rasterio.io.DatasetReader):
     """A ``rasterio.io.DatasetReader`` that closes in the context it was opened in.
@@ -81,6 +88,7 @@ class ContextBoundDatasetReader(rasterio.io.DatasetReader):
             super().close()
             return
         owner.run(super().close)
+        _open_stacks.pop(owner, None)
         _live.discard(self)
 
     def __del__(self) -> None:
@@ -124,6 +132,7 @@ def open_bound(path: str, *, opener: Any, **kwargs: Any) -> ContextBoundDatasetR
     # Same memory layout (a Python subclass adding methods only), so the class can be swapped.
     dataset.__class__ = ContextBoundDatasetReader
     dataset.__dict__["_pixxel_owner"] = owner
+    _open_stacks[owner] = dataset._env
     _live.add(dataset)
     return dataset
 

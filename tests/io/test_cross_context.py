@@ -145,6 +145,30 @@ def test_garbage_collected_in_another_context(
     assert unraisable == []
 
 
+def test_datasets_in_reference_cycles_collected_on_another_thread(
+    client: Any, catalog: Any, local_product: Path, unraisable: list[str], no_warnings_logged: None
+) -> None:
+    """The cyclic collector may finalize rasterio's opener registration before the dataset's
+    ``__del__``; the dataset keeps it reachable until it has closed in its own context."""
+    resolved, name = _resolve(catalog.id, None, client)
+    chips = []
+    gc.disable()  # the cycles below are collected on a thread of the test's choosing
+    try:
+        for _ in range(8):
+            src = _in_thread(lambda: open_bound(name, opener=opener_for(resolved.archive, name)))
+            chips.append(src.read([1, 3], window=((0, 40), (0, 50))))
+            cycle: dict[str, Any] = {"src": src}
+            cycle["self"] = cycle
+            src.__dict__["cycle"] = cycle  # only the cyclic collector can free it now
+            del src, cycle
+        _in_thread(gc.collect)
+    finally:
+        gc.enable()
+    expected = _expected(local_product)
+    assert all(np.array_equal(chip, expected) for chip in chips)
+    assert unraisable == []
+
+
 def test_dask_threaded_compute_then_del_and_gc(
     client: Any, catalog: Any, local_product: Path, unraisable: list[str], no_warnings_logged: None
 ) -> None:
